@@ -1,0 +1,113 @@
+"""Case tables: every argument of Conv2D and MaxPooling2D, as lists of dicts with ids.
+
+Each case gives the layer's constructor arguments (`config`), the input shape
+(batch first, in the case's data format), and the input's kind: "normal"
+values, or "ties" (small integers, so most pooling windows hold several
+equal maxima and the gradient's tie rule is exercised).
+"""
+
+import itertools
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+# Each (strides, dilation) pair Keras allows: strides > 1 excludes dilation > 1.
+STRIDES_AND_DILATIONS = (((1, 1), (1, 1)), ((2, 2), (1, 1)), ((3, 3), (1, 1)), ((1, 1), (2, 2)))
+
+
+CONV2D_AXES = {
+    "padding": ("valid", "same"),
+    "strides_and_dilation": STRIDES_AND_DILATIONS,
+    "groups": (1, 2, 3),
+    "data_format": ("channels_last", "channels_first"),
+    "size": (9, 8),  # odd and even inputs, (size, size + 2)
+    "kernel_size": ((3, 3), (2, 4)),  # odd and even, non-square
+}
+
+
+def _pairwise_cover(rows: list[dict]) -> list[dict]:
+    """A subset of `rows` in which every pair of values of two axes occurs (greedy, deterministic)."""
+
+    def pairs(row):
+        return {(a, row[a], b, row[b]) for a, b in itertools.combinations(sorted(row), 2)}
+
+    uncovered, chosen = set().union(*map(pairs, rows)), []
+    while uncovered:
+        best = max(rows, key=lambda row: len(pairs(row) & uncovered))
+        chosen.append(best)
+        uncovered -= pairs(best)
+    return chosen
+
+
+def _conv2d_case(geometry: dict, dtype: str) -> dict:
+    (strides, dilation), groups, size = geometry["strides_and_dilation"], geometry["groups"], geometry["size"]
+    data_format, kernel, padding = geometry["data_format"], geometry["kernel_size"], geometry["padding"]
+    spatial, channels = (size, size + 2), 2 * groups
+    shape = (2, *spatial, channels) if data_format == "channels_last" else (2, channels, *spatial)
+    config = {"filters": 3 * groups, "kernel_size": kernel, "strides": strides, "padding": padding,
+              "data_format": data_format, "dilation_rate": dilation, "groups": groups, "dtype": dtype,
+              "kernel_initializer": "zeros"}  # the harness sets random weights; skip compiling an RNG
+    case_id = (f"{padding}-s{strides[0]}-d{dilation[0]}-g{groups}-{data_format[9:]}-in{size}"
+               f"-k{kernel[0]}x{kernel[1]}-{dtype}")
+    return {"id": case_id, "config": config, "input_shape": shape, "input": "normal"}
+
+
+def _conv2d_grid():
+    """float32: every combination of the axes (192 cases). bfloat16 and float16:
+    a pairwise cover of the same axes, every pair of values at least once with
+    each dtype. The 16-bit handling (cast, widen to float32, round once) does
+    not depend on the geometry; the full 16-bit product would triple the
+    suite's longest part, each case being a fresh XLA compile."""
+    geometries = [dict(zip(CONV2D_AXES, values)) for values in itertools.product(*CONV2D_AXES.values())]
+    float32 = [_conv2d_case(geometry, "float32") for geometry in geometries]
+    half = [_conv2d_case(geometry, dtype) for dtype in DTYPES[1:] for geometry in _pairwise_cover(geometries)]
+    return float32 + half
+
+
+# Arguments the grid holds fixed, each varied once.
+CONV2D_ARGUMENTS = [
+    {"id": "no-bias", "config": {"filters": 4, "kernel_size": 3, "use_bias": False}},
+    {"id": "activation-relu", "config": {"filters": 4, "kernel_size": 3, "activation": "relu"}},
+    {"id": "activation-gelu", "config": {"filters": 4, "kernel_size": 3, "activation": "gelu"}},
+    {"id": "padding-upper-case", "config": {"filters": 4, "kernel_size": 2, "padding": "SAME"}},
+    {"id": "mixed_float16", "config": {"filters": 4, "kernel_size": 3, "dtype": "mixed_float16"}},
+    {"id": "mixed_bfloat16", "config": {"filters": 4, "kernel_size": 3, "dtype": "mixed_bfloat16"}},
+    {"id": "lora", "config": {"filters": 4, "kernel_size": 3, "lora_rank": 2, "lora_alpha": 3}},
+    {"id": "1x1-kernel", "config": {"filters": 5, "kernel_size": 1}},
+    {"id": "depthwise-groups", "config": {"filters": 6, "kernel_size": 3, "groups": 3}, "input_shape": (2, 9, 8, 3)},
+    {"id": "kernel-covers-input", "config": {"filters": 2, "kernel_size": (9, 8)}},
+    {"id": "batch-1", "config": {"filters": 4, "kernel_size": 3}, "input_shape": (1, 9, 8, 3)},
+    {"id": "batch-0", "config": {"filters": 4, "kernel_size": 3, "strides": 2}, "input_shape": (0, 9, 8, 3)},
+]
+
+
+def _maxpool2d_grid():
+    """pool sizes x strides (default, overlapping, mixed) x padding x both
+    formats x odd/even input x three dtypes, on tie-heavy inputs."""
+    cases = []
+    for pool_size, strides, padding, data_format, size, dtype in itertools.product(
+        ((2, 2), (3, 3), (2, 3)), (None, (1, 1), (2, 1)), ("valid", "same"),
+        ("channels_last", "channels_first"), (9, 8), DTYPES,
+    ):
+        spatial = (size, size + 2)
+        shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+        config = {"pool_size": pool_size, "strides": strides, "padding": padding,
+                  "data_format": data_format, "dtype": dtype}
+        stride_id = "default" if strides is None else f"{strides[0]}x{strides[1]}"
+        case_id = f"p{pool_size[0]}x{pool_size[1]}-s{stride_id}-{padding}-{data_format[9:]}-in{size}-{dtype}"
+        cases.append({"id": case_id, "config": config, "input_shape": shape, "input": "ties"})
+    return cases
+
+
+MAXPOOL2D_ARGUMENTS = [
+    {"id": "default-pool", "config": {}},
+    {"id": "int-arguments", "config": {"pool_size": 3, "strides": 2, "padding": "same"}},
+    {"id": "padding-upper-case", "config": {"pool_size": 2, "padding": "SAME"}},
+    {"id": "all-negative-same", "config": {"pool_size": 3, "strides": 2, "padding": "same"}, "input": "negative"},
+    {"id": "mixed_bfloat16", "config": {"pool_size": 2, "dtype": "mixed_bfloat16"}},
+    {"id": "batch-0", "config": {"pool_size": 2}, "input_shape": (0, 9, 8, 3)},
+]
+
+DEFAULT_INPUT_SHAPE = (2, 9, 8, 3)
+
+CONV2D_CASES = _conv2d_grid() + CONV2D_ARGUMENTS
+MAXPOOL2D_CASES = _maxpool2d_grid() + MAXPOOL2D_ARGUMENTS

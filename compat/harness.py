@@ -1,0 +1,97 @@
+"""Runs an implementation and the reference side by side, teenygrad-style.
+
+`check_layer` builds both layers from one config, gives the reference random
+weights and copies them into ours, then compares the forward output and the
+gradients (a VJP with a fixed random cotangent, so that every output element
+counts with its own weight) with respect to every trainable weight and to the
+input. Shapes and dtypes must match exactly, values within the tolerance.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
+from keras_cnn_ref.compat.compare import TOLERANCES, Comparison, compare
+from keras_cnn_ref.layers._backend import import_keras_on_jax
+
+keras = import_keras_on_jax()
+
+
+def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
+    """`layer(x)` and the VJP of a seeded random cotangent, all jit-compiled.
+
+    Returns `{"output": ..., "grad <weight path>": ..., "grad input": ...}`.
+    """
+    trainable = [v.value for v in layer.trainable_variables]
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def forward(trainable, x):
+        return layer.stateless_call(trainable, non_trainable, x)[0]
+
+    @jax.jit
+    def forward_and_vjp(trainable, x, cotangent):
+        output, vjp = jax.vjp(forward, trainable, x)
+        return output, *vjp(cotangent)
+
+    out_spec = jax.eval_shape(forward, trainable, x)
+    cotangent = np.random.default_rng(seed).standard_normal(out_spec.shape).astype(out_spec.dtype)
+    output, weight_grads, input_grad = forward_and_vjp(trainable, x, cotangent)
+    names = [f"grad {v.path.removeprefix(layer.name + '/')}" for v in layer.trainable_variables]
+    arrays = {"output": output, **dict(zip(names, weight_grads)), "grad input": input_grad}
+    return {name: np.asarray(array) for name, array in arrays.items()}
+
+
+def compare_outputs_and_grads(ours, ref, x, tolerance: float) -> dict[str, Comparison]:
+    """Copies `ref`'s weights into `ours` and compares outputs and gradients."""
+    ours.set_weights(ref.get_weights())
+    ours_arrays, ref_arrays = outputs_and_grads(ours, x), outputs_and_grads(ref, x)
+    if ours_arrays.keys() != ref_arrays.keys():
+        detail = f"weights differ: ours={sorted(ours_arrays)} | ref={sorted(ref_arrays)}"
+        return {"weights": Comparison(False, detail=detail)}
+    return {name: _compare_typed(ours_arrays[name], ref_arrays[name], tolerance) for name in ref_arrays}
+
+
+def _compare_typed(ours: np.ndarray, ref: np.ndarray, tolerance: float) -> Comparison:
+    if ours.dtype != ref.dtype:
+        return Comparison(False, detail=f"dtype mismatch: ours={ours.dtype} | ref={ref.dtype}")
+    return compare(ours, ref, tolerance)
+
+
+def check_layer(ours_cls, ref_cls, config: dict, x, tolerance: float, seed: int = 0) -> dict[str, Comparison]:
+    """Builds both classes from `config` and compares them on input `x`.
+
+    >>> results = check_layer(Conv2D, keras.layers.Conv2D, {"filters": 2,
+    ...     "kernel_size": 3}, np.ones((1, 5, 5, 1), "float32"), 1e-5)
+    >>> all(r.ok for r in results.values())
+    True
+    """
+    ours, ref = ours_cls(**config), ref_cls(**config)
+    ours.build(x.shape)
+    ref.build(x.shape)
+    rng = np.random.default_rng(seed)
+    ref.set_weights([rng.standard_normal(w.shape).astype(w.dtype) for w in ref.get_weights()])
+    return compare_outputs_and_grads(ours, ref, x, tolerance)
+
+
+def case_input(case: dict, seed: int = 0) -> np.ndarray:
+    """The float32 input a case describes: "normal", "ties" or "negative" values."""
+    rng = np.random.default_rng(seed)
+    shape = case.get("input_shape", DEFAULT_INPUT_SHAPE)
+    kind = case.get("input", "normal")
+    if kind == "normal":
+        return rng.standard_normal(shape).astype("float32")
+    values = rng.integers(-2, 2, size=shape) if kind == "ties" else -rng.integers(1, 6, size=shape)
+    return values.astype("float32")
+
+
+def case_tolerance(case: dict) -> float:
+    """The tolerance of the dtype the case computes in (float32 by default)."""
+    policy = keras.dtype_policies.get(case["config"].get("dtype", "float32"))
+    return TOLERANCES[policy.compute_dtype]
+
+
+def check_case(ours_cls, ref_cls, case: dict) -> dict[str, Comparison]:
+    """`check_layer` on one row of a case table."""
+    return check_layer(ours_cls, ref_cls, case["config"], case_input(case), case_tolerance(case))

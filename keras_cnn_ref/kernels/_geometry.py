@@ -1,0 +1,131 @@
+"""Window geometry shared by the convolution and pooling kernels.
+
+Everything here is plain Python on static shapes: it runs once while a kernel
+is traced, never inside the compiled computation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+Pads = tuple[tuple[int, int], ...]
+
+PADDINGS = ("valid", "same")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def ntuple(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
+    """Returns `value` as a tuple of `n` strictly positive ints.
+
+    >>> ntuple(3, 2, "strides")
+    (3, 3)
+    """
+    if isinstance(value, numbers.Integral):
+        values = (value,) * n
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        values = tuple(value)
+    else:
+        values = ()
+    if len(values) != n or not all(isinstance(v, numbers.Integral) and v > 0 for v in values):
+        raise ValueError(
+            f"`{name}` must be a positive int or a tuple of {n} positive ints. "
+            f"Received: {name}={value!r}"
+        )
+    return tuple(int(v) for v in values)
+
+
+def normalize_padding(padding: str) -> str:
+    """Returns "valid" or "same" from a case-insensitive padding name."""
+    normalized = padding.lower() if isinstance(padding, str) else padding
+    if normalized not in PADDINGS:
+        raise ValueError(
+            f"`padding` must be one of {PADDINGS} (case-insensitive). "
+            f"Received: padding={padding!r}"
+        )
+    return normalized
+
+
+def normalize_data_format(data_format: str) -> str:
+    """Returns "channels_last" or "channels_first", case-insensitive."""
+    normalized = data_format.lower() if isinstance(data_format, str) else data_format
+    if normalized not in DATA_FORMATS:
+        raise ValueError(
+            f"`data_format` must be one of {DATA_FORMATS}. "
+            f"Received: data_format={data_format!r}"
+        )
+    return normalized
+
+
+def spatial_axes(ndim: int, data_format: str) -> tuple[int, ...]:
+    """The axes of an `ndim`-rank batch that hold its spatial dimensions."""
+    first = 1 if data_format == "channels_last" else 2
+    return tuple(range(first, first + ndim - 2))
+
+
+def channel_axis(data_format: str) -> int:
+    return -1 if data_format == "channels_last" else 1
+
+
+def check_rank(x: jax.Array, ndim: int, name: str) -> None:
+    if x.ndim != ndim:
+        raise ValueError(
+            f"`{name}` must have rank {ndim} (batch, spatial..., channels). "
+            f"Received: {name}.shape={tuple(x.shape)}"
+        )
+
+
+def window_pads(size: int, window: int, stride: int, padding: str) -> tuple[int, int]:
+    """Keras's padding of one spatial axis: "same" puts the odd pad after.
+
+    >>> window_pads(6, 3, 2, "same")  # out = 3; total = (3 - 1) * 2 + 3 - 6 = 1
+    (0, 1)
+    """
+    if padding == "valid":
+        return (0, 0)
+    out = -(-size // stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def output_size(size: int, window: int, stride: int, pads: tuple[int, int]) -> int:
+    """Number of window positions along one padded axis (0 when none fit)."""
+    return max((size + sum(pads) - window) // stride + 1, 0)
+
+
+def lowest(dtype: jnp.dtype) -> jax.Array:
+    """The identity of `max`: -inf for floats, the smallest value for ints."""
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.array(-jnp.inf, dtype)
+    return jnp.array(jnp.iinfo(dtype).min, dtype)
+
+
+def window_offsets(window: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, ...]]:
+    """Offsets of every tap of a window, in row-major (Keras's) order.
+
+    >>> window_offsets((2, 2), (1, 3))
+    [(0, 0), (0, 3), (1, 0), (1, 3)]
+    """
+    ranges = [range(0, w * d, d) for w, d in zip(window, dilation)]
+    return list(itertools.product(*ranges))
+
+
+def tap_window(
+    padded: jax.Array,
+    offset: Sequence[jax.Array | int],
+    out_shape: Sequence[int],
+    strides: Sequence[int],
+) -> jax.Array:
+    """The strided view of `padded` that one window tap sees, at every output.
+
+    `offset`, `out_shape` and `strides` cover every axis of `padded`. The
+    offset may be traced (inside `lax.scan`); strides and sizes are static.
+    Wraps `lax.dynamic_slice` followed by a strided `lax.slice`.
+    """
+    spans = [(n - 1) * s + 1 for n, s in zip(out_shape, strides)]
+    span = jax.lax.dynamic_slice(padded, tuple(offset), spans)
+    return jax.lax.slice(span, (0,) * padded.ndim, span.shape, tuple(strides))

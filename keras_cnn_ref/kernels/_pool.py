@@ -1,0 +1,140 @@
+"""Pooling: one generic window reduction, and max pooling on top of it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from keras_cnn_ref.kernels._geometry import (
+    Pads,
+    check_rank,
+    lowest,
+    normalize_data_format,
+    normalize_padding,
+    ntuple,
+    output_size,
+    spatial_axes,
+    tap_window,
+    window_offsets,
+    window_pads,
+)
+
+Geometry = tuple[tuple[int, ...], tuple[int, ...], Pads]
+
+
+def pool(
+    x: jax.Array,
+    init_value: jax.Array,
+    reduce_fn: Callable[[jax.Array, jax.Array], jax.Array],
+    window: Sequence[int],
+    strides: Sequence[int],
+    pads: Pads,
+) -> jax.Array:
+    """Reduces every window of `x` to one value; padding holds `init_value`.
+
+    `window`, `strides` and `pads` cover every axis of `x` (1 and (0, 0) on
+    the batch and channel axes). Wraps `lax.reduce_window`.
+    """
+    return lax.reduce_window(x, init_value, reduce_fn, tuple(window), tuple(strides), pads)
+
+
+def pool_geometry(
+    x: jax.Array,
+    rank: int,
+    pool_size: int | Sequence[int],
+    strides: int | Sequence[int] | None,
+    padding: str,
+    data_format: str,
+) -> Geometry:
+    """Validated window, strides and pads of a pooling, over every axis of `x`."""
+    check_rank(x, rank + 2, "x")
+    pool_size = ntuple(pool_size, rank, "pool_size")
+    strides = pool_size if strides is None else ntuple(strides, rank, "strides")
+    padding = normalize_padding(padding)
+    axes = spatial_axes(x.ndim, normalize_data_format(data_format))
+    window, full_strides, pads = [1] * x.ndim, [1] * x.ndim, [(0, 0)] * x.ndim
+    for axis, size, stride in zip(axes, pool_size, strides):
+        window[axis], full_strides[axis] = size, stride
+        pads[axis] = window_pads(x.shape[axis], size, stride, padding)
+        if output_size(x.shape[axis], size, stride, pads[axis]) == 0:
+            raise ValueError(
+                "The pooling window is larger than the input, so there is no "
+                'output position; use padding="same" or a smaller pool_size. '
+                f"Received: x.shape={tuple(x.shape)}, pool_size={pool_size}, "
+                f"strides={strides}, padding={padding!r}, data_format={data_format!r}"
+            )
+    return tuple(window), tuple(full_strides), tuple(pads)
+
+
+def max_pool2d(
+    x: jax.Array,
+    *,
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+    data_format: str = "channels_last",
+) -> jax.Array:
+    """2-D max pooling with Keras's semantics (`keras.ops.max_pool`).
+
+    Padding cells hold -inf, so they never win a window. The gradient of each
+    window goes to one element, the one XLA's (and so built-in Keras's)
+    select-and-scatter picks: the first maximal element in row-major window
+    order.
+
+    Args:
+        x: input batch (any array-like), `(batch, height, width, channels)` for
+            `"channels_last"` or `(batch, channels, height, width)`.
+        pool_size: int or pair, the window size.
+        strides: int or pair; `None` means `pool_size`.
+        padding: `"valid"` or `"same"` (case-insensitive), the odd pad after.
+        data_format: `"channels_last"` or `"channels_first"`.
+
+    Returns:
+        The pooled batch, in `x`'s dtype and `data_format`.
+
+    Example:
+    >>> x = jnp.array([[1.0, 2.0, 5.0], [4.0, 3.0, 0.0], [7.0, 8.0, 9.0]])
+    >>> max_pool2d(x.reshape(1, 3, 3, 1), pool_size=2)[0, :, :, 0]
+    Array([[4.]], dtype=float32)
+    """
+    x = jnp.asarray(x)
+    geometry = pool_geometry(x, 2, pool_size, strides, padding, data_format)
+    return _jit_max_pool(x, *geometry)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def _max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads) -> jax.Array:
+    return pool(x, lowest(x.dtype), lax.max, window, strides, pads)
+
+
+@_max_pool.defjvp
+def _max_pool_jvp(window, strides, pads, primals, tangents):
+    """Each window's tangent is that of the element XLA's select-and-scatter picks.
+
+    Walk the window in row-major order, padding included as -inf with a zero
+    tangent, and move the pick on to the next element unless `pick >= next`.
+    That is the first maximum for ordinary values, and it passes a NaN on just
+    as XLA does. The rule is linear in the tangent, so JAX transposes it into
+    the reverse-mode gradient.
+    """
+    (x,), (tangent,) = primals, tangents
+    out = _max_pool(x, window, strides, pads)
+    padded_x = lax.pad(x, lowest(x.dtype), [(*p, 0) for p in pads])
+    padded_t = lax.pad(tangent, jnp.zeros((), tangent.dtype), [(*p, 0) for p in pads])
+    window_at = functools.partial(tap_window, out_shape=out.shape, strides=strides)
+    offsets = window_offsets(window, (1,) * x.ndim)
+    taps = ((window_at(padded_x, offset), window_at(padded_t, offset)) for offset in offsets)
+    _, picked_tangent = functools.reduce(_keep_pick_unless_greater, taps)
+    return out, picked_tangent
+
+
+def _keep_pick_unless_greater(pick, candidate):
+    keep = pick[0] >= candidate[0]
+    return jnp.where(keep, pick[0], candidate[0]), jnp.where(keep, pick[1], candidate[1])
+
+
+_jit_max_pool = jax.jit(_max_pool, static_argnums=(1, 2, 3))

@@ -1,0 +1,164 @@
+"""`conv2d` against the float64 reference, and under JAX's transformations."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from keras_cnn_ref.compat.compare import TOLERANCES, compare
+from keras_cnn_ref.kernels import conv2d
+from keras_cnn_ref.kernels._conv import UNROLL_MAX_TAPS
+from tests import reference
+
+
+def random_cases(count, seed=0):
+    """Configurations drawn over every argument, kernels past the unroll limit included."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for index in range(count):
+        groups = int(rng.integers(1, 4))
+        strides = tuple(int(s) for s in rng.integers(1, 4, size=2))
+        dilated = index % 3 == 0
+        kernel = tuple(int(k) for k in rng.integers(1, 5, size=2))
+        if index % 5 == 0:
+            kernel = (6, 5)  # 30 taps: the lax.scan path
+        dilation = tuple(int(d) for d in rng.integers(1, 3, size=2)) if dilated else (1, 1)
+        extents = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+        spatial = [int(n) + e - 1 for n, e in zip(rng.integers(2, 8, size=2), extents)]  # the kernel fits
+        case = {
+            "id": f"case{index}",
+            "shape": (int(rng.integers(0, 3)), *spatial, 2 * groups),
+            "kernel": (*kernel, 2, 3 * groups),
+            "strides": (1, 1) if dilated else strides,
+            "padding": str(rng.choice(["valid", "same", "SAME"])),
+            "dilation_rate": dilation,
+            "groups": groups,
+            "data_format": str(rng.choice(["channels_last", "channels_first"])),
+            "dtype": str(rng.choice(["float32", "float32", "bfloat16", "float16"])),
+        }
+        cases.append(case)
+    return cases
+
+
+def _draw(rng, case):
+    shape = case["shape"]
+    if case["data_format"] == "channels_first":
+        shape = (shape[0], shape[3], *shape[1:3])
+    x = jnp.asarray(rng.standard_normal(shape), case["dtype"])
+    kernel = jnp.asarray(rng.standard_normal(case["kernel"]), case["dtype"])
+    return x, kernel
+
+
+@pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
+def test_forward_and_vjp_match_float64_reference(case, rng):
+    x, kernel = _draw(rng, case)
+    args = {k: case[k] for k in ("strides", "padding", "dilation_rate", "groups", "data_format")}
+    ref_args = {"strides": case["strides"], "padding": case["padding"].lower(), "dilation": case["dilation_rate"],
+                "groups": case["groups"], "data_format": case["data_format"]}
+    ref_out = reference.conv2d(x, kernel, **ref_args)
+    cotangent = jnp.asarray(rng.standard_normal(ref_out.shape), case["dtype"])
+    out, vjp = jax.vjp(lambda a, b: conv2d(a, b, **args), x, kernel)
+    grad_x, grad_kernel = vjp(cotangent)
+    ref_grad_x, ref_grad_kernel = reference.conv2d_vjp(x, kernel, cotangent, **ref_args)
+    tolerance = TOLERANCES[case["dtype"]]
+    for name, ours, ref in [("output", out, ref_out), ("grad x", grad_x, ref_grad_x),
+                            ("grad kernel", grad_kernel, ref_grad_kernel)]:
+        assert ours.dtype == x.dtype, name
+        result = compare(ours, ref, tolerance)
+        assert result.ok, f"{name}: {result}"
+
+
+@pytest.mark.parametrize("kernel_hw", [(3, 3), (5, 5), (6, 5), (7, 7)])
+def test_large_kernels_run_as_one_scan_small_ones_unrolled(kernel_hw):
+    jaxpr = str(jax.make_jaxpr(lambda x, k: conv2d(x, k))(jnp.ones((1, 9, 9, 2)), jnp.ones((*kernel_hw, 2, 3))))
+    expect_scan = kernel_hw[0] * kernel_hw[1] > UNROLL_MAX_TAPS
+    assert ("scan[" in jaxpr) == expect_scan
+    assert jaxpr.count("dot_general[") == (2 if expect_scan else kernel_hw[0] * kernel_hw[1])
+
+
+def test_is_cross_correlation_not_flipped_convolution():
+    x = jnp.zeros((1, 3, 3, 1)).at[0, 1, 1, 0].set(1.0)  # a single 1 in the centre
+    kernel = jnp.arange(9.0).reshape(3, 3, 1, 1)
+    out = conv2d(x, kernel, padding="same")[0, :, :, 0]
+    # Correlation of an impulse reproduces the kernel rotated by 180 degrees.
+    np.testing.assert_array_equal(out, kernel[::-1, ::-1, 0, 0])
+
+
+def test_same_padding_puts_the_odd_pad_after():
+    x = jnp.arange(1.0, 5.0).reshape(1, 1, 4, 1)  # one row: 1 2 3 4
+    out = conv2d(x, jnp.ones((1, 2, 1, 1)), padding="same")  # even kernel: total pad 1
+    np.testing.assert_array_equal(out[0, 0, :, 0], [3.0, 5.0, 7.0, 4.0])  # pad on the right
+
+
+def test_second_order_gradient_matches_xla(rng):
+    x = jnp.asarray(rng.standard_normal((2, 6, 7, 2)), jnp.float32)
+    kernel = jnp.asarray(rng.standard_normal((3, 2, 2, 3)), jnp.float32)
+
+    def xla(a, b):
+        return jax.lax.conv_general_dilated(a, b, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def grad_norm(conv):
+        return jax.grad(lambda a, b: jnp.sum(jax.grad(lambda a: jnp.sum(jnp.tanh(conv(a, b))))(a) ** 2), 1)
+
+    assert compare(grad_norm(lambda a, b: conv2d(a, b, padding="same"))(x, kernel),
+                   grad_norm(xla)(x, kernel), 1e-5).ok
+
+
+def test_vmap_equals_a_loop_over_the_mapped_axis(rng):
+    xs = jnp.asarray(rng.standard_normal((3, 2, 7, 7, 4)), jnp.float32)
+    kernel = jnp.asarray(rng.standard_normal((3, 3, 2, 4)), jnp.float32)
+    mapped = jax.vmap(lambda x: conv2d(x, kernel, strides=2, groups=2))(xs)
+    looped = jnp.stack([conv2d(x, kernel, strides=2, groups=2) for x in xs])
+    np.testing.assert_allclose(mapped, looped, rtol=1e-6, atol=1e-6)
+
+
+def test_jit_and_eager_agree_and_jvp_matches_vjp(rng):
+    x = jnp.asarray(rng.standard_normal((2, 8, 8, 3)), jnp.float32)
+    kernel = jnp.asarray(rng.standard_normal((3, 3, 3, 5)), jnp.float32)
+    f = lambda a: conv2d(a, kernel, padding="same", dilation_rate=2)  # noqa: E731
+    np.testing.assert_array_equal(jax.jit(f)(x), f(x))
+    tangent = jnp.asarray(rng.standard_normal(x.shape), jnp.float32)
+    cotangent = jnp.asarray(rng.standard_normal(f(x).shape), jnp.float32)
+    forward = jnp.vdot(jax.jvp(f, (x,), (tangent,))[1], cotangent)
+    reverse = jnp.vdot(tangent, jax.vjp(f, x)[1](cotangent)[0])
+    np.testing.assert_allclose(forward, reverse, rtol=1e-5)
+
+
+BAD_ARGUMENTS = [
+    {"id": "zero-stride", "kwargs": {"strides": 0}, "match": "strides"},
+    {"id": "three-strides", "kwargs": {"strides": (1, 1, 1)}, "match": "strides"},
+    {"id": "zero-dilation", "kwargs": {"dilation_rate": (1, 0)}, "match": "dilation_rate"},
+    {"id": "unknown-padding", "kwargs": {"padding": "full"}, "match": "padding"},
+    {"id": "unknown-format", "kwargs": {"data_format": "NHWC"}, "match": "data_format"},
+    {"id": "groups-mismatch", "kwargs": {"groups": 2}, "match": "groups"},
+    {"id": "zero-groups", "kwargs": {"groups": 0}, "match": "groups"},
+    {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "no output positions"},
+    {"id": "input-rank", "shape": (8, 8, 4), "match": "rank 4"},
+    {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "rank 4"},
+]
+
+
+@pytest.mark.parametrize("case", BAD_ARGUMENTS, ids=lambda case: case["id"])
+def test_bad_arguments_raise_value_error_naming_them(case):
+    x = jnp.ones(case.get("shape", (1, 8, 8, 4)))
+    with pytest.raises(ValueError, match=case["match"]):
+        conv2d(x, jnp.ones(case.get("kernel", (3, 3, 4, 2))), **case.get("kwargs", {}))
+
+
+def test_empty_batch_gives_empty_output():
+    out = conv2d(jnp.ones((0, 8, 8, 4)), jnp.ones((3, 3, 4, 2)), strides=2)
+    assert out.shape == (0, 3, 3, 2)
+
+
+def test_grid_covers_every_argument():
+    cases = random_cases(40)
+    for key in ("padding", "data_format", "groups", "dtype"):
+        assert len({str(case[key]) for case in cases}) > 1, key
+    assert any(case["dilation_rate"] != (1, 1) for case in cases)
+    assert any(max(case["strides"]) == 3 for case in cases)
+    assert {case["shape"][1] % 2 for case in cases} == {0, 1}
+    assert any(case["kernel"][0] * case["kernel"][1] > UNROLL_MAX_TAPS for case in cases)
+    assert not any(itertools.chain.from_iterable(
+        (max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases))

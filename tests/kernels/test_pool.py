@@ -1,0 +1,110 @@
+"""`max_pool2d` against the float64 reference and against XLA's own gradient rule."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from keras_cnn_ref.compat.compare import compare
+from keras_cnn_ref.kernels import max_pool2d
+from tests import reference
+
+CASES = [
+    {"id": "2x2-valid", "shape": (2, 8, 9, 3), "pool_size": (2, 2), "strides": None, "padding": "valid"},
+    {"id": "3x3-s2-same-odd", "shape": (2, 7, 9, 3), "pool_size": (3, 3), "strides": (2, 2), "padding": "same"},
+    {"id": "overlap-3x2-s1", "shape": (1, 6, 7, 2), "pool_size": (3, 2), "strides": (1, 1), "padding": "valid"},
+    {"id": "even-pool-same", "shape": (2, 5, 6, 2), "pool_size": (2, 4), "strides": (1, 3), "padding": "SAME"},
+    {"id": "channels-first", "shape": (2, 3, 7, 6), "pool_size": (2, 3), "strides": (2, 1), "padding": "same",
+     "data_format": "channels_first"},
+    {"id": "empty-batch", "shape": (0, 6, 6, 2), "pool_size": (2, 2), "strides": None, "padding": "valid"},
+]
+
+
+def _tie_heavy(rng, shape):
+    """Small integers: most windows hold several equal maxima."""
+    return jnp.asarray(rng.integers(-2, 2, size=shape), jnp.float32)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case["id"])
+def test_forward_and_vjp_match_float64_reference(case, rng):
+    x = _tie_heavy(rng, case["shape"])
+    args = {k: case[k] for k in ("pool_size", "strides", "padding")}
+    args["data_format"] = case.get("data_format", "channels_last")
+    out, vjp = jax.vjp(lambda a: max_pool2d(a, **args), x)
+    cotangent = jnp.asarray(rng.standard_normal(out.shape), jnp.float32)
+    strides = case["strides"] or case["pool_size"]
+    ref_out, ref_grad = reference.max_pool2d(x, cotangent, case["pool_size"], strides,
+                                             case["padding"].lower(), args["data_format"])
+    assert compare(out, ref_out, 0.0).ok
+    assert compare(vjp(cotangent)[0], ref_grad, 1e-6).ok
+
+
+SPECIAL_INPUTS = [
+    {"id": "all-ties", "x": np.ones((1, 4, 4, 1)), "pool": 2, "strides": 2, "padding": "valid"},
+    {"id": "overlapping-ties", "x": np.ones((1, 4, 4, 1)), "pool": 3, "strides": 1, "padding": "valid"},
+    {"id": "all-negative-same", "x": np.full((1, 3, 3, 1), -5.0), "pool": 3, "strides": 1, "padding": "same"},
+    {"id": "minus-inf-ties-with-padding", "x": np.full((1, 3, 3, 1), -np.inf), "pool": 3, "strides": 1,
+     "padding": "same"},
+    {"id": "nan-first", "x": np.where(np.arange(16) == 0, np.nan, np.arange(16.0)).reshape(1, 4, 4, 1),
+     "pool": 2, "strides": 2, "padding": "valid"},
+    {"id": "nan-last", "x": np.where(np.arange(16) == 5, np.nan, np.arange(16.0)).reshape(1, 4, 4, 1),
+     "pool": 2, "strides": 2, "padding": "valid"},
+    {"id": "nan-same", "x": np.array([np.nan, 1.0, np.nan, 0.0]).reshape(1, 2, 2, 1), "pool": 2, "strides": 1,
+     "padding": "same"},
+    {"id": "inf", "x": np.array([np.inf, 1.0, -np.inf, np.inf]).reshape(1, 2, 2, 1), "pool": 2, "strides": 1,
+     "padding": "same"},
+]
+
+
+@pytest.mark.parametrize("case", SPECIAL_INPUTS, ids=lambda case: case["id"])
+def test_ties_nan_and_inf_match_xla_select_and_scatter_exactly(case):
+    x = jnp.asarray(case["x"], jnp.float32)
+    window, strides = (1, case["pool"], case["pool"], 1), (1, case["strides"], case["strides"], 1)
+
+    def xla(a):  # built-in Keras's max_pool on JAX: reduce_window, differentiated by XLA
+        return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, window, strides, case["padding"].upper())
+
+    def ours(a):
+        return max_pool2d(a, pool_size=case["pool"], strides=case["strides"], padding=case["padding"])
+
+    np.testing.assert_array_equal(ours(x), xla(x))
+    weights = jnp.arange(1.0, 1.0 + xla(x).size).reshape(xla(x).shape)  # tells windows apart
+    grads = [jax.grad(lambda a, f=f: jnp.sum(f(a) * weights))(x) for f in (ours, xla)]
+    np.testing.assert_array_equal(*grads)
+
+
+def test_padding_is_minus_inf_not_zero():
+    x = -jnp.arange(1.0, 10.0).reshape(1, 3, 3, 1)  # all negative
+    out = max_pool2d(x, pool_size=2, strides=2, padding="same")
+    np.testing.assert_array_equal(out[0, :, :, 0], [[-1.0, -3.0], [-7.0, -9.0]])
+
+
+def test_transformations_jit_vmap_jvp_and_second_order(rng):
+    xs = jnp.asarray(rng.standard_normal((3, 2, 7, 7, 2)), jnp.float32)
+    pool = lambda a: max_pool2d(a, pool_size=3, strides=2, padding="same")  # noqa: E731
+    np.testing.assert_array_equal(jax.vmap(pool)(xs), jnp.stack([pool(x) for x in xs]))
+    np.testing.assert_array_equal(jax.jit(pool)(xs[0]), pool(xs[0]))
+    tangent = jnp.asarray(rng.standard_normal(xs[0].shape), jnp.float32)
+    cotangent = jnp.asarray(rng.standard_normal(pool(xs[0]).shape), jnp.float32)
+    forward = jnp.vdot(jax.jvp(pool, (xs[0],), (tangent,))[1], cotangent)
+    reverse = jnp.vdot(tangent, jax.vjp(pool, xs[0])[1](cotangent)[0])
+    np.testing.assert_allclose(forward, reverse, rtol=1e-6)
+    hessian_vector = jax.grad(lambda a: jnp.sum(jax.grad(lambda b: jnp.sum(pool(b) ** 2))(a) * tangent))(xs[0])
+    expected = 2 * jax.vjp(pool, xs[0])[1](jax.jvp(pool, (xs[0],), (tangent,))[1])[0]  # d2/dx2 of sum(pool^2)
+    np.testing.assert_allclose(hessian_vector, expected, rtol=1e-6)
+
+
+BAD_ARGUMENTS = [
+    {"id": "zero-stride", "kwargs": {"strides": 0}, "match": "strides"},
+    {"id": "zero-pool", "kwargs": {"pool_size": (2, 0)}, "match": "pool_size"},
+    {"id": "unknown-padding", "kwargs": {"padding": "full"}, "match": "padding"},
+    {"id": "unknown-format", "kwargs": {"data_format": "NCHW"}, "match": "data_format"},
+    {"id": "pool-larger-than-valid-input", "kwargs": {"pool_size": 9}, "match": "larger than the input"},
+    {"id": "input-rank", "shape": (8, 8, 2), "match": "rank 4"},
+]
+
+
+@pytest.mark.parametrize("case", BAD_ARGUMENTS, ids=lambda case: case["id"])
+def test_bad_arguments_raise_value_error_naming_them(case):
+    with pytest.raises(ValueError, match=case["match"]):
+        max_pool2d(jnp.ones(case.get("shape", (1, 8, 8, 2))), **case.get("kwargs", {}))

@@ -1,0 +1,95 @@
+"""Project-wide guarantees: explicit kernels only, pure kernel modules, runnable docs."""
+
+import ast
+import doctest
+import importlib
+import pathlib
+import re
+
+import jax
+import jax.extend
+import jax.numpy as jnp
+import keras
+import numpy as np
+import pytest
+
+import keras_cnn_ref
+from keras_cnn_ref import Conv2D, MaxPooling2D
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "keras_cnn_ref"
+FORBIDDEN = re.compile(r"(conv_general_dilated|conv_general_dilated_patches|jnp\.convolve|jnp\.correlate)\b"
+                       r"|ops\.(conv|max_pool|average_pool|depthwise_conv)\(")
+
+
+def test_no_forbidden_op_is_named_in_the_package():
+    hits = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+            for path in PACKAGE.rglob("*.py")
+            for number, line in enumerate(path.read_text().splitlines(), 1)
+            if FORBIDDEN.search(line)]
+    assert not hits
+
+
+def test_kernel_modules_import_jax_and_numpy_only():
+    for path in (PACKAGE / "kernels").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        names += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert all(name.split(".")[0] in {"jax", "numpy", "keras_cnn_ref", "__future__", "functools", "itertools",
+                                          "numbers", "operator", "collections"} for name in names), (path, names)
+        assert not [name for name in names if name.startswith("keras_cnn_ref") and ".kernels" not in name]
+
+
+def _names(jaxpr):
+    names = set()
+    for equation in jaxpr.eqns:
+        names.add(equation.primitive.name)
+        for sub in jax.extend.core.jaxprs_in_params(equation.params):
+            names |= _names(sub)
+    return names
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (Conv2D(4, 3, padding="same", groups=2), (2, 9, 9, 4)),
+    (Conv2D(4, 6, dilation_rate=2), (2, 16, 16, 2)),  # 36 taps: the scan path
+    (MaxPooling2D(3, 2, padding="same"), (2, 9, 9, 4)),
+], ids=["conv-unrolled", "conv-scan", "maxpool"])
+def test_xla_convolution_is_never_traced_forward_or_backward(layer, shape):
+    layer.build(shape)
+    trainable = [v.value for v in layer.trainable_variables]
+
+    def loss(trainable, x):
+        return jnp.sum(layer.stateless_call(trainable, [], x)[0] ** 2)
+
+    jaxpr = jax.make_jaxpr(jax.grad(loss, argnums=(0, 1)))(trainable, jnp.ones(shape))
+    used = _names(jaxpr.jaxpr)
+    assert not used & {"conv_general_dilated", "select_and_scatter_add", "select_and_gather_add"}, used
+
+
+DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
+                   "keras_cnn_ref.layers._conv", "keras_cnn_ref.layers._pool", "keras_cnn_ref.models",
+                   "keras_cnn_ref.compat.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness"]
+
+
+@pytest.mark.parametrize("module_name", DOCTEST_MODULES)
+def test_docstring_examples_run(module_name):
+    module = importlib.import_module(module_name)
+    globs = {"np": np, "jnp": jnp, "keras": keras, "Conv2D": Conv2D, "MaxPooling2D": MaxPooling2D, **vars(module)}
+    result = doctest.testmod(module, globs=globs, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def _readme_command(name):
+    """The command in the README's quickstart block tagged `name`."""
+    text = (ROOT / "README.md").read_text()
+    return re.search(rf"<!-- {name} -->\n```bash\n(.+?)\n```", text, re.S).group(1).strip()
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci_commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                   if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))]
+    assert ci_commands == [_readme_command("test-command")]
+
+
+def test_version_is_the_one_in_pyproject():
+    assert f'version = "{keras_cnn_ref.__version__}"' in (ROOT / "pyproject.toml").read_text()

@@ -32,7 +32,11 @@ from keras_cnn_ref.kernels._geometry import (
 
 # Kernels with at most this many taps are unrolled into straight-line code,
 # larger ones run as a `lax.scan` whose compile time does not grow with size.
-UNROLL_MAX_TAPS = 25
+# Measured (2-core CPU, float32, 32x28x28x16 -> 16, forward+backward, medians):
+# at 9 taps the scan runs 1.47x slower than unrolled; at 16 taps it runs 0.82x
+# (faster) and compiles in half the time; at 25 and 49 taps it runs as fast
+# and compiles 2.6x and 4.9x faster.
+UNROLL_MAX_TAPS = 9
 
 
 def conv2d(

@@ -39,26 +39,26 @@ def ntuple(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
-def normalize_padding(padding: str) -> str:
-    """Returns "valid" or "same" from a case-insensitive padding name."""
-    normalized = padding.lower() if isinstance(padding, str) else padding
-    if normalized not in PADDINGS:
+def one_of(value: str, choices: tuple[str, ...], name: str) -> str:
+    """Returns `value` lower-cased if it names one of `choices`.
+
+    >>> one_of("SAME", PADDINGS, "padding")
+    'same'
+    """
+    normalized = value.lower() if isinstance(value, str) else value
+    if normalized not in choices:
         raise ValueError(
-            f"`padding` must be one of {PADDINGS} (case-insensitive). "
-            f"Received: padding={padding!r}"
+            f"`{name}` must be one of {choices} (case-insensitive). Received: {name}={value!r}"
         )
     return normalized
+
+
+def normalize_padding(padding: str) -> str:
+    return one_of(padding, PADDINGS, "padding")
 
 
 def normalize_data_format(data_format: str) -> str:
-    """Returns "channels_last" or "channels_first", case-insensitive."""
-    normalized = data_format.lower() if isinstance(data_format, str) else data_format
-    if normalized not in DATA_FORMATS:
-        raise ValueError(
-            f"`data_format` must be one of {DATA_FORMATS}. "
-            f"Received: data_format={data_format!r}"
-        )
-    return normalized
+    return one_of(data_format, DATA_FORMATS, "data_format")
 
 
 def spatial_axes(ndim: int, data_format: str) -> tuple[int, ...]:

@@ -48,7 +48,7 @@ def _conv2d_case(geometry: dict, dtype: str) -> dict:
               "kernel_initializer": "zeros"}  # the harness sets random weights; skip compiling an RNG
     case_id = (f"{padding}-s{strides[0]}-d{dilation[0]}-g{groups}-{data_format[9:]}-in{size}"
                f"-k{kernel[0]}x{kernel[1]}-{dtype}")
-    return {"id": case_id, "config": config, "input_shape": shape, "input": "normal"}
+    return {"id": case_id, "layer": "conv2d", "config": config, "input_shape": shape, "input": "normal"}
 
 
 def _conv2d_grid():
@@ -94,7 +94,7 @@ def _maxpool2d_grid():
                   "data_format": data_format, "dtype": dtype}
         stride_id = "default" if strides is None else f"{strides[0]}x{strides[1]}"
         case_id = f"p{pool_size[0]}x{pool_size[1]}-s{stride_id}-{padding}-{data_format[9:]}-in{size}-{dtype}"
-        cases.append({"id": case_id, "config": config, "input_shape": shape, "input": "ties"})
+        cases.append({"id": case_id, "layer": "maxpool2d", "config": config, "input_shape": shape, "input": "ties"})
     return cases
 
 
@@ -109,5 +109,94 @@ MAXPOOL2D_ARGUMENTS = [
 
 DEFAULT_INPUT_SHAPE = (2, 9, 8, 3)
 
-CONV2D_CASES = _conv2d_grid() + CONV2D_ARGUMENTS
-MAXPOOL2D_CASES = _maxpool2d_grid() + MAXPOOL2D_ARGUMENTS
+CONV2D_CASES = _conv2d_grid() + [{"layer": "conv2d", **case} for case in CONV2D_ARGUMENTS]
+MAXPOOL2D_CASES = _maxpool2d_grid() + [{"layer": "maxpool2d", **case} for case in MAXPOOL2D_ARGUMENTS]
+
+# Semantics that implementations commonly get wrong, each on an input made to show it.
+EDGE_CASES = [
+    {"id": "conv-same-odd-pad-even-kernel", "layer": "conv2d", "input_shape": (2, 6, 7, 2), "input": "normal",
+     "config": {"filters": 3, "kernel_size": (2, 4), "padding": "same"}},  # totals 1 and 3: the odd pad goes after
+    {"id": "conv-same-odd-pad-stride-2", "layer": "conv2d", "input_shape": (2, 8, 10, 2), "input": "normal",
+     "config": {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}},  # totals 1 and 1
+    {"id": "conv-cross-correlation-not-flipped", "layer": "conv2d", "input_shape": (1, 5, 5, 1), "input": "impulse",
+     "config": {"filters": 2, "kernel_size": 3, "padding": "same"}},
+    {"id": "conv-bias-is-added", "layer": "conv2d", "input_shape": (2, 5, 5, 2), "input": "normal",
+     "config": {"filters": 3, "kernel_size": 3, "padding": "same"}},
+    {"id": "conv-channels-first-layout", "layer": "conv2d", "input_shape": (2, 3, 6, 8), "input": "normal",
+     "config": {"filters": 5, "kernel_size": (3, 2), "strides": (1, 2), "data_format": "channels_first"}},
+    {"id": "conv-nan-and-inf-propagate", "layer": "conv2d", "input_shape": (1, 6, 6, 2), "input": "nan_inf",
+     "config": {"filters": 2, "kernel_size": 3, "padding": "same"}},
+    {"id": "maxpool-pads-with-minus-inf", "layer": "maxpool2d", "input_shape": (2, 5, 7, 2), "input": "negative",
+     "config": {"pool_size": 3, "strides": 2, "padding": "same"}},  # all-negative values at every border
+    {"id": "maxpool-tie-goes-to-first-maximum", "layer": "maxpool2d", "input_shape": (2, 6, 6, 2), "input": "constant",
+     "config": {"pool_size": 2}},
+    {"id": "maxpool-overlapping-windows-ties", "layer": "maxpool2d", "input_shape": (2, 7, 7, 2), "input": "ties",
+     "config": {"pool_size": 3, "strides": 1}},
+    {"id": "maxpool-minus-inf-everywhere", "layer": "maxpool2d", "input_shape": (1, 4, 5, 1), "input": "minus_inf",
+     "config": {"pool_size": 3, "strides": 1, "padding": "same"}},
+    {"id": "maxpool-nan-and-inf-propagate", "layer": "maxpool2d", "input_shape": (1, 6, 6, 2), "input": "nan_inf",
+     "config": {"pool_size": 2, "strides": 1, "padding": "same"}},
+    {"id": "maxpool-channels-first-layout", "layer": "maxpool2d", "input_shape": (2, 3, 7, 6), "input": "ties",
+     "config": {"pool_size": (3, 2), "strides": (2, 1), "padding": "same", "data_format": "channels_first"}},
+]
+
+FULL_CONV2D_CONFIG = {
+    "filters": 6, "kernel_size": (3, 2), "strides": (2, 1), "padding": "same", "data_format": "channels_first",
+    "groups": 2, "activation": "relu", "use_bias": True, "kernel_initializer": "he_normal",
+    "bias_initializer": "ones", "kernel_regularizer": "l2", "bias_regularizer": "l1",
+    "activity_regularizer": {"class_name": "L1L2", "config": {"l1": 0.01, "l2": 0.02}},
+    "kernel_constraint": "non_neg", "bias_constraint": "max_norm", "dtype": "mixed_bfloat16", "name": "conv",
+}
+FULL_MAXPOOL2D_CONFIG = {"pool_size": (3, 2), "strides": (2, 1), "padding": "same",
+                         "data_format": "channels_first", "name": "pool"}
+
+SERIALIZATION_CASES = [
+    {"id": "conv2d-config", "kind": "config", "layer": "conv2d", "config": FULL_CONV2D_CONFIG},
+    {"id": "conv2d-lora-config", "kind": "config", "layer": "conv2d",
+     "config": {"filters": 4, "kernel_size": 3, "lora_rank": 2, "name": "conv"}},
+    {"id": "maxpool2d-config", "kind": "config", "layer": "maxpool2d", "config": FULL_MAXPOOL2D_CONFIG},
+    {"id": "weights-h5-from-builtin", "kind": "weights", "direction": "from_builtin"},
+    {"id": "weights-h5-to-builtin", "kind": "weights", "direction": "to_builtin"},
+    {"id": "keras-file-in-fresh-process", "kind": "keras_file"},
+]
+
+# Bad arguments and inputs. "input": a shape to call on eagerly, or "symbolic"
+# for keras.Input((8, 8, 3)); "build": a shape to build with first.
+# "expect": "builtin" (the same exception type as built-in Keras) or
+# "ValueError" (where built-in accepts something meaningless; "builtin_does"
+# records what it does instead). "mentions": what the message must name.
+ERROR_CASES = [
+    {"id": "conv-filters-0", "mentions": 'filters=0', "layer": "conv2d", "args": {"filters": 0, "kernel_size": 3}},
+    {"id": "conv-filters-negative", "mentions": 'filters', "layer": "conv2d", "args": {"filters": -2, "kernel_size": 3}},
+    {"id": "conv-kernel-size-0", "mentions": 'kernel_size', "layer": "conv2d", "args": {"filters": 2, "kernel_size": (0, 3)}},
+    {"id": "conv-strides-0", "mentions": 'strides', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3, "strides": 0}},
+    {"id": "conv-groups-0", "mentions": 'groups=0', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3, "groups": 0}},
+    {"id": "conv-groups-not-dividing-filters", "mentions": 'groups=2', "layer": "conv2d", "args": {"filters": 3, "kernel_size": 3, "groups": 2}},
+    {"id": "conv-groups-not-dividing-channels", "mentions": 'groups=2', "layer": "conv2d", "args": {"filters": 4, "kernel_size": 3, "groups": 2},
+     "input": (2, 8, 8, 3)},
+    {"id": "conv-strides-with-dilation", "mentions": 'dilation_rate', "layer": "conv2d",
+     "args": {"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}},
+    {"id": "conv-unknown-padding", "mentions": 'full', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3, "padding": "full"}},
+    {"id": "conv-causal-padding-in-2d", "mentions": 'causal', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3, "padding": "causal"}},
+    {"id": "conv-unknown-data-format", "mentions": 'data_format', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3, "data_format": "NHWC"}},
+    {"id": "conv-input-rank-3", "mentions": 'ndim=3', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3}, "input": (8, 8, 3)},
+    {"id": "conv-input-rank-5", "mentions": '(1, 2, 8, 8, 3)', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3}, "input": (1, 2, 8, 8, 3)},
+    {"id": "conv-wrong-channel-count", "mentions": 'axis -1', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 3},
+     "build": (None, 8, 8, 3), "input": (2, 8, 8, 4)},
+    {"id": "conv-zero-size-output", "mentions": 'zero or negative', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 9}, "input": (2, 8, 8, 3)},
+    {"id": "conv-zero-size-output-symbolic", "mentions": 'zero or negative', "layer": "conv2d", "args": {"filters": 2, "kernel_size": 9},
+     "input": "symbolic"},
+    {"id": "pool-size-0", "mentions": 'pool_size', "layer": "maxpool2d", "args": {"pool_size": 0}},
+    {"id": "pool-size-negative", "mentions": 'pool_size', "layer": "maxpool2d", "args": {"pool_size": (2, -1)}},
+    {"id": "pool-strides-negative", "mentions": 'strides', "layer": "maxpool2d", "args": {"pool_size": 2, "strides": -1}},
+    {"id": "pool-unknown-data-format", "mentions": 'data_format', "layer": "maxpool2d", "args": {"data_format": "NCHW"}},
+    {"id": "pool-input-rank-3", "mentions": 'ndim=3', "layer": "maxpool2d", "args": {}, "input": (8, 8, 3)},
+    {"id": "pool-larger-than-valid-input-symbolic", "mentions": 'pool_size', "layer": "maxpool2d", "args": {"pool_size": 9},
+     "input": "symbolic"},
+    {"id": "pool-strides-0", "mentions": 'strides', "layer": "maxpool2d", "args": {"pool_size": 2, "strides": 0}, "input": (2, 8, 8, 3),
+     "expect": "ValueError", "builtin_does": "TypeError"},  # from XLA, when called
+    {"id": "pool-unknown-padding", "mentions": "padding='full'", "layer": "maxpool2d", "args": {"padding": "full"},
+     "expect": "ValueError", "builtin_does": "accepts"},  # until called
+    {"id": "pool-larger-than-valid-input", "mentions": 'larger than the input', "layer": "maxpool2d", "args": {"pool_size": 9}, "input": (2, 8, 8, 3),
+     "expect": "ValueError", "builtin_does": "accepts"},  # returns an empty output
+]

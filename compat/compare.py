@@ -44,7 +44,7 @@ def compare(ours, ref, tolerance: float) -> Comparison:
         return Comparison(False, detail=f"shape mismatch: ours={ours.shape} | ref={ref.shape}")
     special = ~np.isfinite(ref) | ~np.isfinite(ours)
     same_special = np.where(special, (ours == ref) | (np.isnan(ours) & np.isnan(ref)), True)
-    diff = np.where(special, 0.0, np.abs(ours - ref))
+    diff = np.abs(np.where(special, 0.0, ours) - np.where(special, 0.0, ref))
     finite_ref = np.abs(ref[np.isfinite(ref)])
     scale = max(finite_ref.max(initial=0.0), np.finfo(np.float64).tiny)
     max_abs = float(diff.max(initial=0.0))

@@ -9,14 +9,49 @@ input. Shapes and dtypes must match exactly, values within the tolerance.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+
 import jax
 import numpy as np
 
 from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
-from keras_cnn_ref.compat.compare import TOLERANCES, Comparison, compare
+from keras_cnn_ref.compat.compare import TOLERANCES, Comparison, agree, compare
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 
 keras = import_keras_on_jax()
+
+
+@dataclasses.dataclass(frozen=True)
+class Implementation:
+    """The Conv2D and MaxPooling2D classes under test (Keras's constructors)."""
+
+    conv2d: type
+    maxpool2d: type
+
+    def layer(self, name: str) -> type:
+        return getattr(self, name)
+
+    def describe(self) -> dict[str, str]:
+        return {name: f"{cls.__module__}:{cls.__qualname__}" for name, cls in vars(self).items()}
+
+
+BUILTIN = Implementation(keras.layers.Conv2D, keras.layers.MaxPooling2D)
+
+
+def load_class(spec: str) -> type:
+    """The class that `"package.module:Class"` names.
+
+    >>> load_class("keras.layers:Conv2D") is keras.layers.Conv2D
+    True
+    """
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise ValueError(f"A class is given as MODULE:CLASS. Received: {spec!r}")
+    cls = vars(importlib.import_module(module_name)).get(class_name)
+    if not isinstance(cls, type):
+        raise ValueError(f"{module_name} has no class {class_name!r}. Received: {spec!r}")
+    return cls
 
 
 def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
@@ -76,14 +111,35 @@ def check_layer(ours_cls, ref_cls, config: dict, x, tolerance: float, seed: int 
 
 
 def case_input(case: dict, seed: int = 0) -> np.ndarray:
-    """The float32 input a case describes: "normal", "ties" or "negative" values."""
+    """The float32 input a case describes, by its "input" kind (default "normal")."""
     rng = np.random.default_rng(seed)
     shape = case.get("input_shape", DEFAULT_INPUT_SHAPE)
-    kind = case.get("input", "normal")
-    if kind == "normal":
-        return rng.standard_normal(shape).astype("float32")
-    values = rng.integers(-2, 2, size=shape) if kind == "ties" else -rng.integers(1, 6, size=shape)
-    return values.astype("float32")
+    return _INPUTS[case.get("input", "normal")](rng, shape).astype("float32")
+
+
+def _impulse(rng, shape):
+    x = np.zeros(shape)
+    x[(slice(None), *(n // 2 for n in shape[1:-1]), slice(None))] = 1.0  # one 1 in the middle of each image
+    return x
+
+
+def _nan_inf(rng, shape):
+    x = rng.standard_normal(shape)
+    specials = rng.choice([np.nan, np.inf, -np.inf], size=3)
+    flat = rng.choice(x.size, size=3, replace=False)
+    x.flat[flat] = specials
+    return x
+
+
+_INPUTS = {
+    "normal": lambda rng, shape: rng.standard_normal(shape),
+    "ties": lambda rng, shape: rng.integers(-2, 2, size=shape),  # most windows hold equal maxima
+    "negative": lambda rng, shape: -rng.integers(1, 6, size=shape),
+    "constant": lambda rng, shape: np.full(shape, 0.5),
+    "minus_inf": lambda rng, shape: np.full(shape, -np.inf),
+    "impulse": _impulse,
+    "nan_inf": _nan_inf,
+}
 
 
 def case_tolerance(case: dict) -> float:
@@ -95,3 +151,18 @@ def case_tolerance(case: dict) -> float:
 def check_case(ours_cls, ref_cls, case: dict) -> dict[str, Comparison]:
     """`check_layer` on one row of a case table."""
     return check_layer(ours_cls, ref_cls, case["config"], case_input(case), case_tolerance(case))
+
+
+def run_layer_case(case: dict, impl: Implementation) -> dict[str, Comparison]:
+    """One layer-grid or edge case: numerics, and the symbolic output shape with None dims."""
+    ours_cls, builtin_cls = impl.layer(case["layer"]), BUILTIN.layer(case["layer"])
+    results = check_case(ours_cls, builtin_cls, case)
+    shape = case.get("input_shape", DEFAULT_INPUT_SHAPE)
+    channels_first = case["config"].get("data_format") == "channels_first"
+    channels = shape[1] if channels_first else shape[-1]
+    symbolic = (channels, None, None) if channels_first else (None, None, channels)
+    out_channels = case["config"]["filters"] if case["layer"] == "conv2d" else channels
+    # With None batch and spatial dimensions, only the channels are known.
+    expected = (None, out_channels, None, None) if channels_first else (None, None, None, out_channels)
+    results["symbolic shape"] = agree(ours=ours_cls(**case["config"])(keras.Input(symbolic)).shape, expected=expected)
+    return results

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import xml.etree.ElementTree as ElementTree
 
 from keras_cnn_ref.compat.compare import Comparison
 
@@ -57,3 +59,46 @@ def summary_line(results: list[Result]) -> str:
     """The closing line: 'N passed, M failed'."""
     failed = sum(not result.ok for result in results)
     return f"{len(results) - failed} passed, {failed} failed"
+
+
+def failures_text(results: list[Result]) -> str:
+    """One line per failing comparison: section/case, what, and why."""
+    return "\n".join(f"FAILED {r.section}/{r.case} [{r.compared}]: {r.comparison.detail}"
+                     for r in results if not r.ok)
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def to_json(results: list[Result], implementation: dict, versions: dict) -> dict:
+    """Every comparison with its figures, and a summary."""
+    rows = [{"section": r.section, "case": r.case, "compared": r.compared, "ok": r.ok,
+             "max_abs": _number(r.comparison.max_abs), "max_rel": _number(r.comparison.max_rel),
+             "tolerance": _number(r.comparison.tolerance), "detail": r.comparison.detail} for r in results]
+    failed = sum(not r.ok for r in results)
+    cases = {(r.section, r.case) for r in results}
+    failed_cases = sorted({f"{r.section}/{r.case}" for r in results if not r.ok})
+    summary = {"comparisons": len(results), "passed": len(results) - failed, "failed": failed,
+               "cases": len(cases), "failed_cases": failed_cases, "ok": not failed,
+               "implementation": implementation, "versions": versions}
+    return {"summary": summary, "results": rows}
+
+
+def write_json(path: str, report: dict) -> None:
+    with open(path, "w") as file:
+        json.dump(report, file, indent=1)
+
+
+def write_junit(path: str, results: list[Result]) -> None:
+    """JUnit XML: a test suite per section, a test case per case and comparison."""
+    root = ElementTree.Element("testsuites", name="keras-cnn-ref check")
+    for section in dict.fromkeys(r.section for r in results):
+        rows = [r for r in results if r.section == section]
+        suite = ElementTree.SubElement(root, "testsuite", name=section, tests=str(len(rows)),
+                                       failures=str(sum(not r.ok for r in rows)))
+        for r in rows:
+            case = ElementTree.SubElement(suite, "testcase", classname=section, name=f"{r.case} [{r.compared}]")
+            if not r.ok:
+                ElementTree.SubElement(case, "failure", message=r.comparison.detail or "failed")
+    ElementTree.ElementTree(root).write(path, encoding="unicode", xml_declaration=True)

@@ -18,6 +18,8 @@ class MaxPooling2D(keras.layers.MaxPooling2D):
     instead: strides of 0 (built-in fails later with a TypeError), an unknown
     padding (built-in fails only when called), and a window larger than a
     "valid" input (built-in returns an empty tensor when called eagerly).
+    Padding is stored lower-cased, as Keras's Conv2D stores it, so that
+    `padding="SAME"` works in symbolic calls too (built-in's fail).
 
     Args:
         pool_size: int or pair, the window size. Default `(2, 2)`.
@@ -42,7 +44,7 @@ class MaxPooling2D(keras.layers.MaxPooling2D):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
         ntuple(self.strides, 2, "strides")
-        normalize_padding(padding)
+        self.padding = normalize_padding(padding)
 
     def call(self, inputs):
         return kernels.max_pool2d(

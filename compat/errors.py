@@ -1,0 +1,40 @@
+"""Section "errors": bad arguments and inputs raise what built-in Keras raises."""
+
+from keras_cnn_ref.compat.cases import ERROR_CASES
+from keras_cnn_ref.compat.compare import Comparison, agree
+from keras_cnn_ref.compat.harness import BUILTIN, Implementation, keras
+from keras_cnn_ref.compat.suite import Section, error_text
+
+
+def _raised(impl: Implementation, case: dict) -> Exception | None:
+    """What building and calling the case's layer raises, or None."""
+    try:
+        layer = impl.layer(case["layer"])(**case["args"])
+        if "build" in case:
+            layer.build(case["build"])
+        if case.get("input") == "symbolic":
+            layer(keras.Input((8, 8, 3)))
+        elif "input" in case:
+            layer(keras.ops.zeros(case["input"]))
+    except Exception as error:  # noqa: BLE001 - the exception is the result
+        return error
+    return None
+
+
+def _name(error: Exception | None) -> str:
+    return "accepts" if error is None else type(error).__name__
+
+
+def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
+    ours, builtin = _raised(impl, case), _raised(BUILTIN, case)
+    message = error_text(ours) if ours is not None else ""
+    results = {"message": Comparison(case["mentions"] in message, detail=f"must name {case['mentions']!r}: {message}")}
+    if case.get("expect", "builtin") == "builtin":
+        results["exception type"] = agree(ours=_name(ours), builtin=_name(builtin))
+    else:
+        results["exception type"] = agree(ours=_name(ours), expected=case["expect"])
+        results["built-in still"] = agree(builtin=_name(builtin), recorded=case["builtin_does"])
+    return results
+
+
+SECTION = Section("errors", ERROR_CASES, run)

@@ -1,0 +1,83 @@
+"""The suite: its sections, selecting cases, and running them against an implementation."""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import re
+from collections.abc import Callable
+
+from keras_cnn_ref.compat.compare import Comparison
+from keras_cnn_ref.compat.harness import Implementation, keras
+from keras_cnn_ref.compat.report import Result, results_from
+
+DTYPE_CHOICES = ("float32", "bfloat16", "float16", "all")
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """A named table of cases and the function that runs one of them."""
+
+    name: str
+    cases: list[dict]
+    run: Callable[[dict, Implementation], dict[str, Comparison]]
+
+
+def sections() -> list[Section]:
+    from keras_cnn_ref.compat import documented_model, errors, layer_grid, serialization
+
+    return [documented_model.SECTION, layer_grid.SECTION, layer_grid.EDGE_SECTION, serialization.SECTION,
+            errors.SECTION]
+
+
+def case_dtype(case: dict) -> str:
+    """The dtype a case computes in: its config's policy, float32 by default."""
+    return keras.dtype_policies.get(case.get("config", {}).get("dtype", "float32")).compute_dtype
+
+
+def select(pattern: str | None = None, dtype: str = "all") -> list[tuple[Section, dict]]:
+    """Cases whose "section/case" id matches `pattern` (comma-separated globs or
+    substrings) and, unless `dtype` is "all", that compute in `dtype`.
+
+    >>> len(select("documented_model/conv2d*,errors/pool-size-0"))
+    4
+    """
+    patterns = [p for p in (pattern or "").split(",") if p]
+    chosen = []
+    for section in sections():
+        for case in section.cases:
+            case_id = f"{section.name}/{case['id']}"
+            if patterns and not any(fnmatch.fnmatchcase(case_id, p) or p in case_id for p in patterns):
+                continue
+            if dtype != "all" and case_dtype(case) != dtype:
+                continue
+            chosen.append((section, case))
+    return chosen
+
+
+def run_case(section: Section, case: dict, impl: Implementation) -> list[Result]:
+    """The case's results; an exception from the implementation is a failing row."""
+    try:
+        comparisons = section.run(case, impl)
+    except Exception as error:  # noqa: BLE001 - any failure of the implementation is reported
+        comparisons = {"raised": Comparison(False, detail=f"{type(error).__name__}: {error_text(error)}")}
+    return results_from(section.name, case["id"], comparisons)
+
+
+def error_text(error: Exception, limit: int = 300) -> str:
+    """An exception's message on one line, without Keras's terminal colours."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def run_suite(chosen: list[tuple[Section, dict]], impl: Implementation, verbose: int = 0) -> list[Result]:
+    """Runs the chosen cases, with Keras's progress bar when `verbose`."""
+    progress = keras.utils.Progbar(len(chosen), verbose=verbose, stateful_metrics=["failed"], unit_name="case")
+    results, failed = [], 0
+    for done, (section, case) in enumerate(chosen, 1):
+        case_results = run_case(section, case, impl)
+        failed += not all(result.ok for result in case_results)
+        results += case_results
+        if verbose:
+            progress.update(done, values=[("failed", failed)])
+    return results

@@ -1,0 +1,91 @@
+"""The runner itself: it fails on wrong implementations, names the case, and writes its reports."""
+
+import json
+import math
+import xml.etree.ElementTree as ElementTree
+
+import jax.numpy as jnp
+import pytest
+
+from keras_cnn_ref import Conv2D, MaxPooling2D, kernels
+from keras_cnn_ref.cli import main
+from keras_cnn_ref.compat.defects import PLANTED
+from keras_cnn_ref.compat.harness import Implementation
+from keras_cnn_ref.compat.suite import run_suite, select
+
+FAST = "documented_model/*,edge_semantics/*"
+
+
+@pytest.mark.parametrize("defect", PLANTED)
+def test_each_planted_defect_exits_non_zero_and_names_its_case(defect, tmp_path, capsys):
+    flag = "--conv2d" if defect.endswith("Conv2D") else "--maxpool2d"
+    status = main(["check", flag, f"keras_cnn_ref.compat.defects:{defect}", "--select", FAST,
+                   "--json", str(tmp_path / "report.json")])
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert status == 1 and not summary["ok"]
+    assert PLANTED[defect] in summary["failed_cases"]
+    assert f"FAILED {PLANTED[defect]} [" in capsys.readouterr().out
+
+
+class BiasTwiceConv2D(Conv2D):
+    def convolution_op(self, inputs, kernel):
+        return super().convolution_op(inputs, kernel) + (self.bias if self.use_bias else 0)
+
+
+class DilationIgnoredConv2D(Conv2D):
+    def convolution_op(self, inputs, kernel):
+        return kernels.conv2d(inputs, kernel, strides=self.strides, padding=self.padding, groups=self.groups,
+                              data_format=self.data_format)
+
+
+class AverageNotMaxPooling2D(MaxPooling2D):
+    def call(self, inputs):
+        window, strides, pads = kernels._pool.pool_geometry(inputs, 2, self.pool_size, self.strides, self.padding,
+                                                            self.data_format)
+        return kernels.pool(inputs, jnp.zeros((), inputs.dtype), jnp.add, window, strides, pads) / math.prod(window)
+
+
+class RaisesConv2D(Conv2D):
+    def convolution_op(self, inputs, kernel):
+        raise NotImplementedError("not written yet")
+
+
+@pytest.mark.parametrize("impl, select_pattern", [
+    (Implementation(BiasTwiceConv2D, MaxPooling2D), "edge_semantics/*"),
+    (Implementation(DilationIgnoredConv2D, MaxPooling2D), "layer_grid/*-d2-g1-last-in9-k3x3-float32"),
+    (Implementation(Conv2D, AverageNotMaxPooling2D), "edge_semantics/maxpool*"),
+    (Implementation(RaisesConv2D, MaxPooling2D), "edge_semantics/conv-bias-is-added"),
+], ids=["bias-twice", "dilation-ignored", "average-not-max", "raises"])
+def test_defects_the_runner_has_never_seen_fail_too(impl, select_pattern):
+    chosen = select(select_pattern)
+    results = run_suite(chosen, impl)
+    assert chosen and not all(result.ok for result in results)
+
+
+def test_a_passing_run_writes_json_with_the_documented_figures_and_junit(tmp_path, capsys):
+    status = main(["check", "--select", "documented_model/*", "--json", str(tmp_path / "report.json"),
+                   "--junit", str(tmp_path / "report.xml")])
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert status == 0 and report["summary"]["ok"] and report["summary"]["failed"] == 0
+    params = {row["case"]: row["detail"] for row in report["results"] if row["compared"] == "params"}
+    assert [params[layer] for layer in ("conv2d", "conv2d_1", "conv2d_2")] == [
+        f"ours={n} | builtin={n} | documented={n}" for n in (40, 296, 1168)]
+    assert report["summary"]["implementation"]["conv2d"] == "keras_cnn_ref.layers._conv:Conv2D"
+    suites = ElementTree.parse(tmp_path / "report.xml").getroot()
+    assert [suite.get("name") for suite in suites] == ["documented_model"]
+    assert int(suites[0].get("tests")) == report["summary"]["comparisons"] and suites[0].get("failures") == "0"
+    assert capsys.readouterr().out.splitlines()[-1] == f"{report['summary']['comparisons']} passed, 0 failed"
+
+
+def test_list_select_and_dtype_choose_cases(capsys):
+    assert main(["check", "--list", "--dtype", "bfloat16", "--select", "layer_grid"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed and all(case.startswith("layer_grid/") and "bfloat16" in case for case in listed)
+    assert main(["check", "--select", "no-such-case"]) == 2
+
+
+def test_a_bad_class_spec_is_a_clear_error():
+    with pytest.raises(ValueError, match="MODULE:CLASS"):
+        main(["check", "--conv2d", "keras_cnn_ref.Conv2D"])
+    with pytest.raises(ValueError, match="has no class 'Nope'"):
+        main(["check", "--conv2d", "keras_cnn_ref:Nope"])

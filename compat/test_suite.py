@@ -1,0 +1,17 @@
+"""`pytest compat`: every case of every section, against keras_cnn_ref's layers."""
+
+import pytest
+
+import keras_cnn_ref
+from keras_cnn_ref.compat.harness import Implementation
+from keras_cnn_ref.compat.report import failures_text
+from keras_cnn_ref.compat.suite import run_case, select
+
+OURS = Implementation(keras_cnn_ref.Conv2D, keras_cnn_ref.MaxPooling2D)
+CASES = select()
+
+
+@pytest.mark.parametrize("section, case", CASES, ids=[f"{section.name}/{case['id']}" for section, case in CASES])
+def test_case(section, case):
+    results = run_case(section, case, OURS)
+    assert results and all(result.ok for result in results), failures_text(results)

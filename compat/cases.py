@@ -48,7 +48,7 @@ def _conv2d_case(geometry: dict, dtype: str) -> dict:
               "kernel_initializer": "zeros"}  # the harness sets random weights; skip compiling an RNG
     case_id = (f"{padding}-s{strides[0]}-d{dilation[0]}-g{groups}-{data_format[9:]}-in{size}"
                f"-k{kernel[0]}x{kernel[1]}-{dtype}")
-    return {"id": case_id, "layer": "conv2d", "config": config, "input_shape": shape, "input": "normal"}
+    return {"id": case_id, "config": config, "input_shape": shape, "input": "normal"}
 
 
 def _conv2d_grid():
@@ -94,7 +94,7 @@ def _maxpool2d_grid():
                   "data_format": data_format, "dtype": dtype}
         stride_id = "default" if strides is None else f"{strides[0]}x{strides[1]}"
         case_id = f"p{pool_size[0]}x{pool_size[1]}-s{stride_id}-{padding}-{data_format[9:]}-in{size}-{dtype}"
-        cases.append({"id": case_id, "layer": "maxpool2d", "config": config, "input_shape": shape, "input": "ties"})
+        cases.append({"id": case_id, "config": config, "input_shape": shape, "input": "ties"})
     return cases
 
 
@@ -109,8 +109,10 @@ MAXPOOL2D_ARGUMENTS = [
 
 DEFAULT_INPUT_SHAPE = (2, 9, 8, 3)
 
-CONV2D_CASES = _conv2d_grid() + [{"layer": "conv2d", **case} for case in CONV2D_ARGUMENTS]
-MAXPOOL2D_CASES = _maxpool2d_grid() + [{"layer": "maxpool2d", **case} for case in MAXPOOL2D_ARGUMENTS]
+CONV2D_CASES = [{**case, "layer": "conv2d", "id": f"conv2d-{case['id']}"}
+                for case in _conv2d_grid() + CONV2D_ARGUMENTS]
+MAXPOOL2D_CASES = [{**case, "layer": "maxpool2d", "id": f"maxpool2d-{case['id']}"}
+                   for case in _maxpool2d_grid() + MAXPOOL2D_ARGUMENTS]
 
 # Semantics that implementations commonly get wrong, each on an input made to show it.
 EDGE_CASES = [

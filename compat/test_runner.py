@@ -11,7 +11,7 @@ from keras_cnn_ref import Conv2D, MaxPooling2D, kernels
 from keras_cnn_ref.cli import main
 from keras_cnn_ref.compat.defects import PLANTED
 from keras_cnn_ref.compat.harness import Implementation
-from keras_cnn_ref.compat.suite import run_suite, select
+from keras_cnn_ref.compat.suite import run_suite, sections, select
 
 FAST = "documented_model/*,edge_semantics/*"
 
@@ -89,3 +89,9 @@ def test_a_bad_class_spec_is_a_clear_error():
         main(["check", "--conv2d", "keras_cnn_ref.Conv2D"])
     with pytest.raises(ValueError, match="has no class 'Nope'"):
         main(["check", "--conv2d", "keras_cnn_ref:Nope"])
+
+
+def test_case_ids_are_unique_within_each_section():
+    for section in sections():
+        ids = [case["id"] for case in section.cases]
+        assert len(ids) == len(set(ids)), section.name

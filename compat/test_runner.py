@@ -13,7 +13,7 @@ from keras_cnn_ref.compat.defects import PLANTED
 from keras_cnn_ref.compat.harness import Implementation
 from keras_cnn_ref.compat.suite import run_suite, sections, select
 
-FAST = "documented_model/*,edge_semantics/*"
+FAST = "edge_semantics/*"
 
 
 @pytest.mark.parametrize("defect", PLANTED)

@@ -3,6 +3,8 @@
 `keras-cnn-ref check` runs the conformance suite: a Conv2D and a MaxPooling2D
 (this project's, or any others given as MODULE:CLASS) against built-in Keras.
 It exits with status 0 only when every comparison holds.
+`keras-cnn-ref train` trains the documented model on MNIST, side by side with
+built-in Keras.
 """
 
 from __future__ import annotations
@@ -43,6 +45,34 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if all(result.ok for result in results) else 1
 
 
+def _train(args: argparse.Namespace) -> int:
+    from keras_cnn_ref.training import SIDES, TrainConfig, train_side_by_side
+
+    sides = tuple(args.sides.split(","))
+    if unknown := [side for side in sides if side not in SIDES]:
+        raise SystemExit(f"--sides takes {', '.join(SIDES)} (comma-separated). Received: {unknown}")
+    train_side_by_side(TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                   seed=args.seed, subset=args.subset, sides=sides, data=args.data, out=args.out,
+                                   verbose=1 if sys.stdout.isatty() else 2))
+    return 0
+
+
+def _add_train(commands) -> None:
+    train = commands.add_parser("train", help="train the documented model on MNIST, beside built-in Keras")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
+    train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batch order")
+    train.add_argument("--subset", type=int, metavar="N", help="train on the first N training images only")
+    train.add_argument("--sides", default="keras_cnn_ref,builtin",
+                       help="which layers to train: keras_cnn_ref, builtin or both (default: both)")
+    train.add_argument("--data", metavar="PATH", help="an mnist.npz file (default: $KERAS_CNN_REF_MNIST, then "
+                       "keras.datasets.mnist, then the bundled sample)")
+    train.add_argument("--out", default="mnist-run", metavar="DIR",
+                       help="where results.json, learning_curves.png and the .keras models go")
+    train.set_defaults(run=_train)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-cnn-ref", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the MaxPooling2D to check (default: keras_cnn_ref's)")
     check.add_argument("--list", action="store_true", help="list the selected cases and exit")
     check.set_defaults(run=_check)
+    _add_train(commands)
     return parser
 
 

@@ -4,6 +4,6 @@ Nothing here imports Keras; the layers in `keras_cnn_ref.layers` are thin
 wrappers around these functions.
 """
 
-from keras_cnn_ref.kernels._conv import conv2d as conv2d
-from keras_cnn_ref.kernels._pool import max_pool2d as max_pool2d
-from keras_cnn_ref.kernels._pool import pool as pool
+from ._conv import conv2d as conv2d
+from ._pool import max_pool2d as max_pool2d
+from ._pool import pool as pool

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from keras_cnn_ref.kernels._geometry import (
+from ._geometry import (
     Pads,
     channel_axis,
     check_rank,

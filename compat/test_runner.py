@@ -84,11 +84,15 @@ def test_list_select_and_dtype_choose_cases(capsys):
     assert main(["check", "--select", "no-such-case"]) == 2
 
 
-def test_a_bad_class_spec_is_a_clear_error():
-    with pytest.raises(ValueError, match="MODULE:CLASS"):
-        main(["check", "--conv2d", "keras_cnn_ref.Conv2D"])
-    with pytest.raises(ValueError, match="has no class 'Nope'"):
-        main(["check", "--conv2d", "keras_cnn_ref:Nope"])
+@pytest.mark.parametrize("spec, message", [
+    ("keras_cnn_ref.Conv2D", "A class is given as MODULE:CLASS. Received: 'keras_cnn_ref.Conv2D'"),
+    ("keras_cnn_ref:Nope", "keras_cnn_ref has no class 'Nope'"),
+    ("no_such_package:Conv2D", "No module named 'no_such_package'"),
+])
+def test_a_bad_class_spec_is_one_clear_line_and_status_2(spec, message, capsys):
+    assert main(["check", "--conv2d", spec]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("keras-cnn-ref check: ") and message in error and "\n" not in error
 
 
 def test_case_ids_are_unique_within_each_section():

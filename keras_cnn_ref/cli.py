@@ -27,10 +27,14 @@ def _check(args: argparse.Namespace) -> int:
     if not chosen:
         print(f"No case matches --select {args.select!r} --dtype {args.dtype}.", file=sys.stderr)
         return 2
-    impl = Implementation(
-        load_class(args.conv2d) if args.conv2d else keras_cnn_ref.Conv2D,
-        load_class(args.maxpool2d) if args.maxpool2d else keras_cnn_ref.MaxPooling2D,
-    )
+    try:
+        impl = Implementation(
+            load_class(args.conv2d) if args.conv2d else keras_cnn_ref.Conv2D,
+            load_class(args.maxpool2d) if args.maxpool2d else keras_cnn_ref.MaxPooling2D,
+        )
+    except (ValueError, ImportError) as error:
+        print(f"keras-cnn-ref check: {error}", file=sys.stderr)
+        return 2
     results = suite.run_suite(chosen, impl, verbose=1 if sys.stdout.isatty() else 2)
     print(report.format_table(results))
     if failures := report.failures_text(results):

@@ -2,8 +2,11 @@
 
     keras-cnn-ref check --conv2d keras_cnn_ref.compat.defects:FlippedKernelConv2D
 
-must exit non-zero and name the failing cases. Each class is otherwise a
-correct drop-in (registered, so that only its defect fails).
+must exit non-zero and name the failing cases. Each class is registered for
+`.keras` files and otherwise computes correctly. Their class names are not
+Conv2D or MaxPooling2D, though, and Keras keys a model's layers in
+`.weights.h5` files by class name: so a defective Conv2D also fails the
+weight-file cases of the full suite, as any renamed drop-in would.
 """
 
 import jax.numpy as jnp

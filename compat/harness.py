@@ -105,9 +105,14 @@ def check_layer(ours_cls, ref_cls, config: dict, x, tolerance: float, seed: int 
     ours, ref = ours_cls(**config), ref_cls(**config)
     ours.build(x.shape)
     ref.build(x.shape)
-    rng = np.random.default_rng(seed)
-    ref.set_weights([rng.standard_normal(w.shape).astype(w.dtype) for w in ref.get_weights()])
+    randomize_weights(ref, seed)
     return compare_outputs_and_grads(ours, ref, x, tolerance)
+
+
+def randomize_weights(layer, seed: int) -> None:
+    """Gives a layer or model seeded standard-normal weights, in their dtypes."""
+    rng = np.random.default_rng(seed)
+    layer.set_weights([rng.standard_normal(w.shape).astype(w.dtype) for w in layer.get_weights()])
 
 
 def case_input(case: dict, seed: int = 0) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from keras_cnn_ref.compat.cases import SERIALIZATION_CASES
 from keras_cnn_ref.compat.compare import Comparison, compare
-from keras_cnn_ref.compat.harness import BUILTIN, Implementation
+from keras_cnn_ref.compat.harness import BUILTIN, Implementation, randomize_weights
 from keras_cnn_ref.compat.suite import Section
 from keras_cnn_ref.models import documented_model, keras
 
@@ -31,16 +31,11 @@ def _config(case: dict, impl: Implementation) -> dict[str, Comparison]:
             "from_config": _same_config(ours_cls.from_config(ours.get_config()).get_config(), ours.get_config())}
 
 
-def _randomize(model, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.standard_normal(w.shape).astype(w.dtype) for w in model.get_weights()])
-
-
 def _weights(case: dict, impl: Implementation) -> dict[str, Comparison]:
     ours = documented_model(impl.conv2d, impl.maxpool2d)
     builtin = documented_model(BUILTIN.conv2d, BUILTIN.maxpool2d)
     source, target = (builtin, ours) if case["direction"] == "from_builtin" else (ours, builtin)
-    _randomize(source, seed=1)
+    randomize_weights(source, seed=1)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.weights.h5")
         source.save_weights(path)
@@ -65,7 +60,7 @@ _LOAD_SCRIPT = """
 def _keras_file(case: dict, impl: Implementation) -> dict[str, Comparison]:
     """Saves the documented model, then loads it in a fresh process that imports only the implementation."""
     model = documented_model(impl.conv2d, impl.maxpool2d)
-    _randomize(model, seed=2)
+    randomize_weights(model, seed=2)
     x = np.random.default_rng(3).random((4, 28, 28, 1)).astype("float32")
     modules = sorted({impl.conv2d.__module__, impl.maxpool2d.__module__})
     with tempfile.TemporaryDirectory() as folder:

@@ -11,8 +11,6 @@ from keras_cnn_ref.compat.compare import Comparison
 from keras_cnn_ref.compat.harness import Implementation, keras
 from keras_cnn_ref.compat.report import Result, results_from
 
-DTYPE_CHOICES = ("float32", "bfloat16", "float16", "all")
-
 
 @dataclasses.dataclass(frozen=True)
 class Section:

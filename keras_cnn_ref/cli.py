@@ -12,6 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from keras_cnn_ref.compat.compare import TOLERANCES
+
+
+def _progress_verbosity() -> int:
+    """Keras's progress bar animated on a terminal; one line at the end in logs."""
+    return 1 if sys.stdout.isatty() else 2
+
 
 def _check(args: argparse.Namespace) -> int:
     import jax
@@ -35,7 +42,7 @@ def _check(args: argparse.Namespace) -> int:
     except (ValueError, ImportError) as error:
         print(f"keras-cnn-ref check: {error}", file=sys.stderr)
         return 2
-    results = suite.run_suite(chosen, impl, verbose=1 if sys.stdout.isatty() else 2)
+    results = suite.run_suite(chosen, impl, verbose=_progress_verbosity())
     print(report.format_table(results))
     if failures := report.failures_text(results):
         print(failures)
@@ -57,7 +64,7 @@ def _train(args: argparse.Namespace) -> int:
         raise SystemExit(f"--sides takes {', '.join(SIDES)} (comma-separated). Received: {unknown}")
     train_side_by_side(TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                    seed=args.seed, subset=args.subset, sides=sides, data=args.data, out=args.out,
-                                   verbose=1 if sys.stdout.isatty() else 2))
+                                   verbose=_progress_verbosity()))
     return 0
 
 
@@ -84,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--select", metavar="PATTERN",
                        help='run the cases whose "section/case" id matches one of these comma-separated '
                             "globs or contains it")
-    check.add_argument("--dtype", choices=("float32", "bfloat16", "float16", "all"), default="all",
+    check.add_argument("--dtype", choices=(*TOLERANCES, "all"), default="all",
                        help="run only the cases that compute in this dtype (default: all)")
     check.add_argument("--json", metavar="PATH", help="write every comparison and a summary as JSON")
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML for CI systems")

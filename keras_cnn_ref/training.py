@@ -15,6 +15,7 @@ import time
 import jax
 import numpy as np
 
+from keras_cnn_ref.compat.compare import compare
 from keras_cnn_ref.datasets import load_mnist
 from keras_cnn_ref.layers import Conv2D, MaxPooling2D
 from keras_cnn_ref.models import documented_model, keras
@@ -66,8 +67,8 @@ def compiled_models(config: TrainConfig) -> dict:
 
 def weight_gap(first, second) -> float:
     """The largest normwise relative difference between two models' weights."""
-    return max(float(np.abs(a - b).max() / np.abs(b).max())
-               for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
+    pairs = zip(first.get_weights(), second.get_weights(), strict=True)
+    return max(compare(a, b, tolerance=0.0).max_rel for a, b in pairs)
 
 
 def train_side_by_side(config: TrainConfig) -> dict:

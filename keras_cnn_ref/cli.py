@@ -4,7 +4,8 @@
 (this project's, or any others given as MODULE:CLASS) against built-in Keras.
 It exits with status 0 only when every comparison holds.
 `keras-cnn-ref train` trains the documented model on MNIST, side by side with
-built-in Keras.
+built-in Keras. `keras-cnn-ref bench` times both, interleaved, and reports
+the ratios.
 """
 
 from __future__ import annotations
@@ -68,6 +69,32 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from keras_cnn_ref.benchmark import report, run_benchmark
+
+    results = run_benchmark(quick=args.quick, data=args.data)
+    markdown = report.to_markdown(results)
+    print(markdown)
+    if args.json:
+        report.write_json(args.json, results)
+    if args.markdown:
+        with open(args.markdown, "w") as file:
+            file.write(markdown)
+    if args.plot:
+        report.plot(args.plot, results)
+    return 0
+
+
+def _add_bench(commands) -> None:
+    bench = commands.add_parser("bench", help="time ours against built-in Keras (and PyTorch, when installed)")
+    bench.add_argument("--quick", action="store_true", help="fewer, smaller cases: under a minute")
+    bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
+    bench.add_argument("--markdown", metavar="PATH", help="write the tables as markdown")
+    bench.add_argument("--plot", metavar="PATH", help="write a PNG chart of the per-layer speedups")
+    bench.add_argument("--data", metavar="PATH", help="an mnist.npz file for the training figures")
+    bench.set_defaults(run=_bench)
+
+
 def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train the documented model on MNIST, beside built-in Keras")
     train.add_argument("--epochs", type=int, default=10)
@@ -101,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--list", action="store_true", help="list the selected cases and exit")
     check.set_defaults(run=_check)
     _add_train(commands)
+    _add_bench(commands)
     return parser
 
 

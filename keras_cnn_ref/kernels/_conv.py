@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import numbers
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ._correlate import Geometry, correlate
 from ._geometry import (
     Pads,
     channel_axis,
@@ -25,19 +25,8 @@ from ._geometry import (
     normalize_padding,
     ntuple,
     output_size,
-    tap_window,
-    window_offsets,
     window_pads,
 )
-
-# Kernels with at most this many taps are unrolled into straight-line code,
-# larger ones run as a `lax.scan` whose compile time does not grow with size.
-# Measured (2-core CPU, float32, 32x28x28x16 -> 16, forward+backward, medians):
-# at 9 taps the scan runs 1.47x slower than unrolled; at 16 taps it runs 0.82x
-# (faster) and compiles in half the time; at 25 and 49 taps it runs as fast
-# and compiles 2.6x and 4.9x faster.
-UNROLL_MAX_TAPS = 9
-
 
 def conv2d(
     x: jax.Array,
@@ -124,49 +113,16 @@ def _conv2d(
 ) -> jax.Array:
     if data_format == "channels_first":
         x = jnp.moveaxis(x, 1, -1)  # (N, H, W, C)
-    kernel_h, kernel_w, group_channels, filters = kernel.shape
     # Keras casts x to the kernel's dtype. 16-bit operands are then widened to
     # float32, so the sums over taps, forward and backward, round only once.
     dtype, compute_dtype = kernel.dtype, jnp.promote_types(kernel.dtype, jnp.float32)
     x, kernel = x.astype(dtype).astype(compute_dtype), kernel.astype(compute_dtype)
     padded = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), (*pads[0], 0), (*pads[1], 0), (0, 0, 0)])
-    batch, padded_h, padded_w, _ = padded.shape
-    padded = padded.reshape(batch, padded_h, padded_w, groups, group_channels)  # (N, Hp, Wp, G, C/G)
-    taps = kernel.reshape(kernel_h * kernel_w, group_channels, groups, filters // groups)  # (T, C/G, G, F/G)
-    window_at = functools.partial(
-        tap_window, padded, out_shape=(batch, *out_hw, groups, group_channels), strides=(1, *strides, 1, 1)
-    )
-    offsets = [(0, i, j, 0, 0) for i, j in window_offsets((kernel_h, kernel_w), dilation)]
-    accumulate = _accumulate_unrolled if len(offsets) <= UNROLL_MAX_TAPS else _accumulate_scanned
-    out = accumulate(window_at, offsets, taps)  # (G, N, OH, OW, F/G)
-    out = jnp.moveaxis(out, 0, 3).reshape(batch, *out_hw, filters).astype(dtype)  # (N, OH, OW, F)
+    if x.size:
+        out = correlate(padded, kernel, Geometry(kernel.shape[:2], strides, dilation, groups, out_hw))
+    else:  # an empty batch: nothing to sum
+        out = jnp.zeros((x.shape[0], *out_hw, kernel.shape[3]), compute_dtype)
+    out = out.astype(dtype)  # (N, OH, OW, F)
     if data_format == "channels_first":
         out = jnp.moveaxis(out, -1, 1)  # (N, F, OH, OW)
     return out
-
-
-WindowAt = Callable[[Sequence[jax.Array | int]], jax.Array]
-
-
-def _contract(window: jax.Array, weights: jax.Array) -> jax.Array:
-    """One tap: `(N, OH, OW, G, C/G) x (C/G, G, F/G) -> (G, N, OH, OW, F/G)`."""
-    dimension_numbers = (((4,), (0,)), ((3,), (1,)))  # contract C/G, batch over G
-    return lax.dot_general(window, weights, dimension_numbers)
-
-
-def _accumulate_unrolled(window_at: WindowAt, offsets: list, taps: jax.Array) -> jax.Array:
-    """Sums the taps as straight-line code: best for small kernels."""
-    terms = (_contract(window_at(offset), taps[t]) for t, offset in enumerate(offsets))
-    return functools.reduce(operator.add, terms)
-
-
-def _accumulate_scanned(window_at: WindowAt, offsets: list, taps: jax.Array) -> jax.Array:
-    """Sums the taps in a `lax.scan`: one compiled loop body for any kernel size."""
-
-    def add_tap(acc, tap):
-        offset, weights = tap
-        return acc + _contract(window_at(tuple(offset)), weights), None
-
-    first = _contract(window_at(offsets[0]), taps[0])
-    acc, _ = lax.scan(add_tap, first, (jnp.asarray(offsets[1:], jnp.int32), taps[1:]))
-    return acc

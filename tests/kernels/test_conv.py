@@ -9,12 +9,13 @@ import pytest
 
 from keras_cnn_ref.compat.compare import TOLERANCES, compare
 from keras_cnn_ref.kernels import conv2d
-from keras_cnn_ref.kernels._conv import UNROLL_MAX_TAPS
+from keras_cnn_ref.kernels import _correlate
+from keras_cnn_ref.kernels._correlate import MULTIPLY_ADD_MAX_WEIGHTS
 from tests import reference
 
 
 def random_cases(count, seed=0):
-    """Configurations drawn over every argument, kernels past the unroll limit included."""
+    """Configurations drawn over every argument and both summation strategies."""
     rng = np.random.default_rng(seed)
     cases = []
     for index in range(count):
@@ -23,14 +24,15 @@ def random_cases(count, seed=0):
         dilated = index % 3 == 0
         kernel = tuple(int(k) for k in rng.integers(1, 5, size=2))
         if index % 5 == 0:
-            kernel = (6, 5)  # 30 taps: the lax.scan path
+            kernel = (6, 5)  # 30 taps
+        group_channels, group_filters = (12, 12) if index % 2 else (2, 3)  # im2col | multiply-add
         dilation = tuple(int(d) for d in rng.integers(1, 3, size=2)) if dilated else (1, 1)
         extents = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
         spatial = [int(n) + e - 1 for n, e in zip(rng.integers(2, 8, size=2), extents)]  # the kernel fits
         case = {
             "id": f"case{index}",
-            "shape": (int(rng.integers(0, 3)), *spatial, 2 * groups),
-            "kernel": (*kernel, 2, 3 * groups),
+            "shape": (int(rng.integers(0, 3)), *spatial, group_channels * groups),
+            "kernel": (*kernel, group_channels, group_filters * groups),
             "strides": (1, 1) if dilated else strides,
             "padding": str(rng.choice(["valid", "same", "SAME"])),
             "dilation_rate": dilation,
@@ -70,12 +72,25 @@ def test_forward_and_vjp_match_float64_reference(case, rng):
         assert result.ok, f"{name}: {result}"
 
 
-@pytest.mark.parametrize("kernel_hw", [(1, 1), (3, 3), (2, 5), (5, 5), (7, 7)])  # 9 | 10 taps: the limit
-def test_large_kernels_run_as_one_scan_small_ones_unrolled(kernel_hw):
-    jaxpr = str(jax.make_jaxpr(lambda x, k: conv2d(x, k))(jnp.ones((1, 9, 9, 2)), jnp.ones((*kernel_hw, 2, 3))))
-    expect_scan = kernel_hw[0] * kernel_hw[1] > UNROLL_MAX_TAPS
-    assert ("scan[" in jaxpr) == expect_scan
-    assert jaxpr.count("dot_general[") == (2 if expect_scan else kernel_hw[0] * kernel_hw[1])
+@pytest.mark.parametrize("channels, filters, dots", [(1, 4, 0), (8, 16, 0), (8, 17, 1), (64, 64, 1)])
+def test_few_weights_multiply_add_more_contract_as_one_dot(channels, filters, dots):
+    """128 weights per tap or fewer: fused multiply-adds; more: one im2col `dot_general`."""
+    assert (channels * filters > MULTIPLY_ADD_MAX_WEIGHTS) == bool(dots)
+    jaxpr = str(jax.make_jaxpr(conv2d)(jnp.ones((2, 9, 9, channels)), jnp.ones((3, 3, channels, filters))))
+    assert jaxpr.count("dot_general[") == dots
+
+
+def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch):
+    x = jnp.asarray(rng.standard_normal((6, 9, 9, 16)), jnp.float32)
+    kernel = jnp.asarray(rng.standard_normal((3, 3, 16, 16)), jnp.float32)
+    loss = lambda a, b: jnp.sum(jnp.sin(conv2d(a, b, strides=2, padding="same")))  # noqa: E731
+    whole = jax.value_and_grad(loss, (0, 1))(x, kernel)
+    monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 2 * 5 * 5 * 9 * 16 * 4)  # two images' columns
+    jax.clear_caches()
+    assert "scan[" in str(jax.make_jaxpr(jax.grad(loss, (0, 1)))(x, kernel))
+    chunked = jax.value_and_grad(loss, (0, 1))(x, kernel)
+    for ours, reference_value in zip(jax.tree.leaves(chunked), jax.tree.leaves(whole)):
+        assert compare(ours, reference_value, 1e-6).ok
 
 
 def test_is_cross_correlation_not_flipped_convolution():
@@ -114,16 +129,14 @@ def test_vmap_equals_a_loop_over_the_mapped_axis(rng):
     np.testing.assert_allclose(mapped, looped, rtol=1e-6, atol=1e-6)
 
 
-def test_jit_and_eager_agree_and_jvp_matches_vjp(rng):
+def test_jit_and_eager_agree_and_forward_mode_is_refused_by_name(rng):
     x = jnp.asarray(rng.standard_normal((2, 8, 8, 3)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 3, 5)), jnp.float32)
     f = lambda a: conv2d(a, kernel, padding="same", dilation_rate=2)  # noqa: E731
     np.testing.assert_array_equal(jax.jit(f)(x), f(x))
-    tangent = jnp.asarray(rng.standard_normal(x.shape), jnp.float32)
-    cotangent = jnp.asarray(rng.standard_normal(f(x).shape), jnp.float32)
-    forward = jnp.vdot(jax.jvp(f, (x,), (tangent,))[1], cotangent)
-    reverse = jnp.vdot(tangent, jax.vjp(f, x)[1](cotangent)[0])
-    np.testing.assert_allclose(forward, reverse, rtol=1e-5)
+    # The backward pass is written out (a custom VJP), so JAX has no forward mode for it.
+    with pytest.raises(TypeError, match="forward-mode"):
+        jax.jvp(f, (x,), (x,))
 
 
 BAD_ARGUMENTS = [
@@ -159,6 +172,7 @@ def test_grid_covers_every_argument():
     assert any(case["dilation_rate"] != (1, 1) for case in cases)
     assert any(max(case["strides"]) == 3 for case in cases)
     assert {case["shape"][1] % 2 for case in cases} == {0, 1}
-    assert any(case["kernel"][0] * case["kernel"][1] > UNROLL_MAX_TAPS for case in cases)
+    assert {case["kernel"][2] * case["kernel"][3] // case["groups"] > MULTIPLY_ADD_MAX_WEIGHTS for case in cases} == {
+        True, False}
     assert not any(itertools.chain.from_iterable(
         (max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases))

@@ -1,0 +1,84 @@
+"""`keras-cnn-ref bench`: ours against built-in Keras, interleaved in one process, medians.
+
+Ratios are the result (built-in time / ours, so above 1 means faster): on a
+shared machine absolute times drift, but contenders measured in turn, round
+after round, drift together.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import sys
+
+from keras_cnn_ref.benchmark.cases import selected_cases
+from keras_cnn_ref.benchmark.report import summarize
+from keras_cnn_ref.benchmark.timing import matmul_peak_gflops
+
+# How many interleaved rounds each measurement takes. A `model.fit` call has a
+# fixed cost of its own, so an epoch must be long enough (many steps) for the
+# per-step difference to show.
+FULL = {"rounds": 9, "fit_rounds": 5, "fit_samples": 15360, "fit_batches": (32, 128), "step_rounds": 3}
+QUICK = {"rounds": 5, "fit_rounds": 2, "fit_samples": 7680, "fit_batches": (128,), "step_rounds": 1}
+
+
+def run_benchmark(quick: bool = False, data: str | None = None, log=print, plan: dict | None = None,
+                  cases: list[dict] | None = None) -> dict:
+    """Runs every measurement and returns the results (see `report` for their shape).
+
+    `plan` (default `QUICK` or `FULL`) and `cases` (default
+    `selected_cases(quick)`) narrow a run further.
+    """
+    from keras_cnn_ref.benchmark.layers import measure_layer_case
+    from keras_cnn_ref.benchmark.training import fit_throughput, train_step_costs
+
+    plan = plan or (QUICK if quick else FULL)
+    results = {"quick": quick, "environment": environment(), "matmul_peak_gflops": matmul_peak_gflops()}
+    log(f"matmul peak: {results['matmul_peak_gflops']:.0f} GFLOP/s")
+    results["fit"] = []
+    for batch_size in plan["fit_batches"]:
+        fit = fit_throughput(batch_size, plan["fit_samples"], plan["fit_rounds"], data)
+        log(f"fit batch {batch_size}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in fit["samples_per_s"].items())
+            + f" -> {fit['speedup']:.2f}x")
+        results["fit"].append(fit)
+    results["train_step"] = {"batch_size": 128, **train_step_costs(128, plan["step_rounds"])}
+    log(f"train step: compile {results['train_step']['compile_ratio']:.2f}x, "
+        f"memory {results['train_step']['memory_ratio']:.2f}x")
+    results["layers"] = []
+    for case in selected_cases(quick) if cases is None else cases:
+        measured = measure_layer_case(case, plan["rounds"])
+        log(f"{case['id']} {case['dtype']}: forward {measured['forward']['speedup']:.2f}x, "
+            f"fwd+bwd {measured['forward_backward']['speedup']:.2f}x")
+        results["layers"].append(measured)
+    results["matmul_peak_gflops_after"] = matmul_peak_gflops()
+    results["summary"] = summarize(results)
+    return results
+
+
+def environment() -> dict:
+    import jax
+
+    import keras_cnn_ref
+    from keras_cnn_ref.models import keras
+
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}, "
+                   f"{_cpu_count()} CPU cores",
+        "device": str(jax.devices()[0].device_kind),
+        "python": sys.version.split()[0],
+        "keras": keras.__version__, "jax": jax.__version__, "keras_cnn_ref": keras_cnn_ref.__version__,
+        "torch": torch_version,
+    }
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -1,0 +1,73 @@
+"""The benchmark's per-layer cases: the documented model's shapes, then common vision shapes.
+
+Each case is one layer, ours and built-in Keras's, with the same arguments
+and input shape `(batch, *spatial, channels)` for channels_last, or
+`(batch, channels, *spatial)` for channels_first. `quick` cases run in
+`--quick` mode, where vision batches shrink to `QUICK_VISION_BATCH`.
+"""
+
+from __future__ import annotations
+
+MNIST_BATCH = 128
+VISION_BATCH = 32
+QUICK_VISION_BATCH = 4
+
+LAYER_CASES = [
+    # The documented MNIST model, at its training batch size.
+    {"id": "mnist-conv1", "layer": "conv2d", "shape": (MNIST_BATCH, 28, 28, 1), "quick": True,
+     "args": {"filters": 4, "kernel_size": 3, "activation": "relu"}},
+    {"id": "mnist-pool1", "layer": "maxpool2d", "shape": (MNIST_BATCH, 26, 26, 4), "quick": True,
+     "args": {"pool_size": 2}},
+    {"id": "mnist-conv2", "layer": "conv2d", "shape": (MNIST_BATCH, 13, 13, 4), "quick": True,
+     "args": {"filters": 8, "kernel_size": 3, "activation": "relu"}},
+    {"id": "mnist-pool2", "layer": "maxpool2d", "shape": (MNIST_BATCH, 11, 11, 8), "quick": True,
+     "args": {"pool_size": 2}},
+    {"id": "mnist-conv3", "layer": "conv2d", "shape": (MNIST_BATCH, 5, 5, 8), "quick": True,
+     "args": {"filters": 16, "kernel_size": 3, "activation": "relu"}},
+    # Common vision shapes (ResNet/VGG-like).
+    {"id": "3x3-56x56x64", "layer": "conv2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": True,
+     "args": {"filters": 64, "kernel_size": 3, "padding": "same"}},
+    {"id": "3x3-28x28x128", "layer": "conv2d", "shape": (VISION_BATCH, 28, 28, 128), "quick": False,
+     "args": {"filters": 128, "kernel_size": 3, "padding": "same"}},
+    {"id": "1x1-56x56x64-256", "layer": "conv2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": False,
+     "args": {"filters": 256, "kernel_size": 1}},
+    {"id": "5x5s2-56x56x32", "layer": "conv2d", "shape": (VISION_BATCH, 56, 56, 32), "quick": False,
+     "args": {"filters": 64, "kernel_size": 5, "strides": 2, "padding": "same"}},
+    {"id": "7x7s2-112x112x3", "layer": "conv2d", "shape": (VISION_BATCH, 112, 112, 3), "quick": True,
+     "args": {"filters": 64, "kernel_size": 7, "strides": 2, "padding": "same"}},
+    {"id": "3x3-cf-28x28x64", "layer": "conv2d", "shape": (VISION_BATCH, 64, 28, 28), "quick": False,
+     "args": {"filters": 64, "kernel_size": 3, "padding": "same", "data_format": "channels_first"}},
+    {"id": "pool2x2-56x56x64", "layer": "maxpool2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": True,
+     "args": {"pool_size": 2}},
+    {"id": "pool3x3s2same-56x56x64", "layer": "maxpool2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": False,
+     "args": {"pool_size": 3, "strides": 2, "padding": "same"}},
+]
+
+DTYPES = ("float32", "bfloat16")
+
+
+def selected_cases(quick: bool) -> list[dict]:
+    """Every case in each dtype, or in `--quick` mode the quick ones in float32 at small batch."""
+    if not quick:
+        return [{**case, "dtype": dtype} for dtype in DTYPES for case in LAYER_CASES]
+    return [
+        {**case, "dtype": "float32", "shape": _quick_shape(case)}
+        for case in LAYER_CASES if case["quick"]
+    ]
+
+
+def _quick_shape(case: dict) -> tuple[int, ...]:
+    batch = case["shape"][0] if case["id"].startswith("mnist") else QUICK_VISION_BATCH
+    return (batch, *case["shape"][1:])
+
+
+def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
+    """Multiply-adds times two of a conv case's forward pass; 0 for pooling."""
+    if case["layer"] != "conv2d":
+        return 0
+    args = case["args"]
+    channels_first = args.get("data_format") == "channels_first"
+    in_channels = case["shape"][1] if channels_first else case["shape"][-1]
+    out_positions = out_shape[0] * (out_shape[2] * out_shape[3] if channels_first else out_shape[1] * out_shape[2])
+    kernel_h, kernel_w = (args["kernel_size"],) * 2 if isinstance(args["kernel_size"], int) else args["kernel_size"]
+    return 2 * out_positions * kernel_h * kernel_w * in_channels * args["filters"]

@@ -1,0 +1,57 @@
+"""Per-layer timings: our layer against built-in Keras's, same weights, same input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from keras_cnn_ref.benchmark.cases import conv_flops
+from keras_cnn_ref.benchmark.timing import interleaved_medians
+from keras_cnn_ref.layers import Conv2D, MaxPooling2D
+from keras_cnn_ref.layers._backend import import_keras_on_jax
+
+keras = import_keras_on_jax()
+
+CLASSES = {"conv2d": (Conv2D, keras.layers.Conv2D), "maxpool2d": (MaxPooling2D, keras.layers.MaxPooling2D)}
+
+
+def timed_steps(layer, x: jax.Array) -> dict:
+    """The layer's jitted forward pass, and forward+backward (gradients of its
+    weights and input), each as a no-argument callable."""
+    trainable = [v.value for v in layer.trainable_variables]
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def forward(weights, inputs):
+        return layer.stateless_call(weights, non_trainable, inputs)[0]
+
+    def loss(weights, inputs):
+        return jnp.sum(jnp.square(forward(weights, inputs).astype(jnp.float32)))
+
+    forward_jit, gradients_jit = jax.jit(forward), jax.jit(jax.grad(loss, argnums=(0, 1)))
+    return {"forward": lambda: forward_jit(trainable, x), "forward_backward": lambda: gradients_jit(trainable, x)}
+
+
+def measure_layer_case(case: dict, rounds: int) -> dict:
+    """Medians of both passes, ours and built-in interleaved, with GFLOP/s for convs."""
+    ours_class, builtin_class = CLASSES[case["layer"]]
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(case["shape"]), case["dtype"])
+    ours = ours_class(**case["args"], dtype=case["dtype"])
+    builtin = builtin_class(**case["args"], dtype=case["dtype"])
+    out_shape = ours.compute_output_shape(case["shape"])
+    ours.build(case["shape"])
+    builtin.build(case["shape"])
+    builtin.set_weights(ours.get_weights())
+    contenders = {}
+    for side, layer in (("ours", ours), ("builtin", builtin)):
+        for stage, run in timed_steps(layer, x).items():
+            contenders[f"{side}/{stage}"] = run
+    medians = interleaved_medians(contenders, rounds)
+    flops = conv_flops(case, out_shape)
+    result = {"id": case["id"], "dtype": case["dtype"], "layer": case["layer"], "shape": list(case["shape"])}
+    for stage, stage_flops in (("forward", flops), ("forward_backward", 3 * flops)):
+        ours_s, builtin_s = medians[f"ours/{stage}"], medians[f"builtin/{stage}"]
+        result[stage] = {"ours_ms": ours_s * 1e3, "builtin_ms": builtin_s * 1e3, "speedup": builtin_s / ours_s,
+                         "ours_gflops": stage_flops / ours_s / 1e9 if flops else None,
+                         "builtin_gflops": stage_flops / builtin_s / 1e9 if flops else None}
+    return result

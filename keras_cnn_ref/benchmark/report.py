@@ -1,0 +1,102 @@
+"""The benchmark's results as JSON, a markdown section and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+
+STAGES = ("forward", "forward_backward")
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(map(math.log, values)) / len(values))
+
+
+def summarize(results: dict) -> dict:
+    """The headline ratios: worst and geometric-mean per-layer speedup, training speedups."""
+    speedups = [case[stage]["speedup"] for case in results["layers"] for stage in STAGES]
+    return {
+        "layer_speedup_geomean": geometric_mean(speedups),
+        "layer_speedup_min": min(speedups),
+        "fit_speedup": {str(fit["batch_size"]): fit["speedup"] for fit in results["fit"]},
+        "compile_ratio": results["train_step"]["compile_ratio"],
+        "memory_ratio": results["train_step"]["memory_ratio"],
+    }
+
+
+def write_json(path: str, results: dict) -> None:
+    pathlib.Path(path).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def to_markdown(results: dict) -> str:
+    """The README's performance tables: machine and versions, training, then every layer case."""
+    env, summary = results["environment"], results["summary"]
+    lines = [
+        f"Measured {env['date']} on {env['machine']} ({env['device']}), keras {env['keras']}, "
+        f"jax {env['jax']}, keras_cnn_ref {env['keras_cnn_ref']}"
+        + (f", torch {env['torch']}" if env.get("torch") else "")
+        + f"{' (--quick)' if results['quick'] else ''}. Matmul peak (`jnp.dot` 2048²): "
+        f"{results['matmul_peak_gflops']:.0f} GFLOP/s.",
+        "",
+        "| documented model, `model.fit` | ours (samples/s) | built-in | speedup | PyTorch eager |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for fit in results["fit"]:
+        rates = fit["samples_per_s"]
+        torch_rate = f"{rates['pytorch']:,.0f}" if "pytorch" in rates else "not installed"
+        lines.append(f"| batch {fit['batch_size']} | {rates['ours']:,.0f} | {rates['builtin']:,.0f} "
+                     f"| {fit['speedup']:.2f}x | {torch_rate} |")
+    step = results["train_step"]
+    lines += [
+        "",
+        f"Training step (batch {step['batch_size']}): compile {step['ours']['compile_s']:.2f} s vs "
+        f"{step['builtin']['compile_s']:.2f} s built-in ({step['compile_ratio']:.2f}x); memory "
+        f"{step['ours']['peak_bytes'] / 2**20:.1f} MiB vs {step['builtin']['peak_bytes'] / 2**20:.1f} MiB "
+        f"({step['memory_ratio']:.2f}x).",
+        "",
+        f"Per-layer speedup (built-in time / ours): geometric mean {summary['layer_speedup_geomean']:.2f}x, "
+        f"lowest {summary['layer_speedup_min']:.2f}x.",
+        "",
+        "| layer case | dtype | input | forward | fwd+bwd | ours GFLOP/s fwd / fwd+bwd | built-in GFLOP/s |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for case in results["layers"]:
+        lines.append(
+            f"| {case['id']} | {case['dtype']} | {'x'.join(map(str, case['shape']))} "
+            f"| {case['forward']['speedup']:.2f}x | {case['forward_backward']['speedup']:.2f}x "
+            f"| {_gflops(case, 'ours')} | {_gflops(case, 'builtin')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _gflops(case: dict, side: str) -> str:
+    if case["forward"][f"{side}_gflops"] is None:
+        return "-"
+    return " / ".join(f"{case[stage][f'{side}_gflops']:.0f}" for stage in STAGES)
+
+
+def plot(path: str, results: dict) -> None:
+    """A bar chart of every case's speedup, forward and forward+backward, on a log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = results["layers"]
+    labels = [f"{case['id']} {case['dtype'].replace('float', 'f').replace('bf', 'bf')}" for case in cases]
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(cases) + 1.5))
+    positions = range(len(cases))
+    for offset, stage in ((-0.2, "forward"), (0.2, "forward_backward")):
+        ax.barh([p + offset for p in positions], [case[stage]["speedup"] for case in cases], height=0.4,
+                label=stage.replace("_", "+"))
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(list(positions), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("speedup over built-in Keras (built-in time / ours), log scale")
+    ax.set_title(f"keras_cnn_ref vs built-in Keras on {results['environment']['device']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

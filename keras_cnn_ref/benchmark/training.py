@@ -1,0 +1,107 @@
+"""The documented model's training: throughput in `model.fit`, compile time and
+memory of its jitted training step, and plain PyTorch as the peer."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+from keras_cnn_ref.benchmark.timing import interleaved_medians
+from keras_cnn_ref.datasets import load_mnist
+from keras_cnn_ref.models import documented_model, keras
+from keras_cnn_ref.training import SIDES, TrainConfig, compiled_models, prepare
+
+SIDE_NAMES = {"keras_cnn_ref": "ours", "builtin": "builtin"}
+
+
+def fit_throughput(batch_size: int, samples: int, rounds: int, data: str | None) -> dict:
+    """Samples per second of one `model.fit` epoch over `samples` MNIST images:
+    ours, built-in and (when installed) PyTorch, interleaved epoch by epoch."""
+    (train, _), source = load_mnist(data)
+    x, y = (array[:samples] for array in prepare(*train))
+    contenders = {}
+    for side, model in compiled_models(TrainConfig(batch_size=batch_size)).items():
+        contenders[SIDE_NAMES[side]] = _fit_epoch(model, x, y, batch_size)
+    if (torch_epoch := torch_trainer(x, y, batch_size)) is not None:
+        contenders["pytorch"] = torch_epoch
+    medians = interleaved_medians(contenders, rounds)
+    throughput = {name: len(x) / seconds for name, seconds in medians.items()}
+    return {"batch_size": batch_size, "samples": len(x), "data": source, "samples_per_s": throughput,
+            "speedup": throughput["ours"] / throughput["builtin"]}
+
+
+def _fit_epoch(model, x: np.ndarray, y: np.ndarray, batch_size: int):
+    def epoch() -> None:
+        model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+
+    return epoch
+
+
+def torch_trainer(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """One epoch of the documented model in plain PyTorch (eager, CPU), or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 32), nn.ReLU(), nn.Linear(32, 10),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()  # (N, 1, 28, 28)
+    labels = torch.from_numpy(y).long()
+
+    def epoch() -> None:
+        for start in range(0, len(images), batch_size):
+            optimizer.zero_grad()
+            logits = model(images[start:start + batch_size])
+            nn.functional.cross_entropy(logits, labels[start:start + batch_size]).backward()
+            optimizer.step()
+
+    return epoch
+
+
+def train_step_costs(batch_size: int, rounds: int) -> dict:
+    """Compile seconds (median of fresh traces) and XLA's memory figures of one
+    jitted Adam training step of the documented model, for each side."""
+    x = np.zeros((batch_size, 28, 28, 1), np.float32)
+    y = np.zeros((batch_size,), np.int32)
+    compiles = {SIDE_NAMES[side]: _step_compiler(*classes, x, y) for side, classes in SIDES.items()}
+    seconds = {name: [] for name in compiles}
+    for _ in range(rounds):
+        for name, compile_step in compiles.items():
+            start = time.perf_counter()
+            compiled = compile_step()
+            seconds[name].append(time.perf_counter() - start)
+            memory = compiled.memory_analysis()
+            seconds.setdefault(f"{name}/bytes", memory.temp_size_in_bytes + memory.argument_size_in_bytes
+                               + memory.output_size_in_bytes - memory.alias_size_in_bytes)
+    result = {}
+    for name in compiles:
+        result[name] = {"compile_s": float(np.median(seconds[name])), "peak_bytes": seconds[f"{name}/bytes"]}
+    result["compile_ratio"] = result["ours"]["compile_s"] / result["builtin"]["compile_s"]
+    result["memory_ratio"] = result["ours"]["peak_bytes"] / result["builtin"]["peak_bytes"]
+    return result
+
+
+def _step_compiler(conv2d: type, maxpool2d: type, x: np.ndarray, y: np.ndarray):
+    model = documented_model(conv2d, maxpool2d)
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_variables)
+    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+             [v.value for v in optimizer.variables])
+
+    def step(trainable, non_trainable, optimizer_state, images, labels):
+        def loss(weights):
+            probabilities, _ = model.stateless_call(weights, non_trainable, images, training=True)
+            return keras.losses.sparse_categorical_crossentropy(labels, probabilities).mean()
+
+        value, grads = jax.value_and_grad(loss)(trainable)
+        trainable, optimizer_state = optimizer.stateless_apply(optimizer_state, grads, trainable)
+        return value, trainable, optimizer_state
+
+    return lambda: jax.jit(step).lower(*state, x, y).compile()

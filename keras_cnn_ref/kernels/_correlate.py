@@ -1,0 +1,173 @@
+"""The convolution core: a padded channels-last batch, one hand-written VJP.
+
+`correlate` sums, over the kernel's taps, each tap's strided window of the
+already padded input times that tap's weights. The forward pass runs in one
+of two ways, chosen by the weights per tap (thresholds measured, see
+docs/performance.md):
+
+* few weights: every tap and input channel is a broadcast multiply-add, all
+  fused into one elementwise loop;
+* more: the taps' windows are laid side by side ("im2col"), so that one
+  `dot_general` contracts taps and channels together.
+
+The backward pass is always im2col, written out rather than left to
+autodiff: the kernel gradient is the columns contracted with the output
+gradient, and the input gradient is the output gradient times the weights,
+added back where each tap's window was read. Columns are built a few images
+at a time, so the copy stays a few MiB whatever the batch.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._geometry import tap_window, window_offsets
+
+# A group with at most this many (in_channels x filters) weights per tap runs
+# its forward pass as broadcast multiply-adds, fused into one elementwise loop.
+MULTIPLY_ADD_MAX_WEIGHTS = 128
+
+# im2col lays out this many bytes at most per step of its loop over the batch.
+IM2COL_CHUNK_BYTES = 8 * 2**20
+
+
+class Geometry(NamedTuple):
+    """The static shape of one correlation over a padded input."""
+
+    kernel_hw: tuple[int, int]
+    strides: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    out_hw: tuple[int, int]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def correlate(padded: jax.Array, kernel: jax.Array, geometry: Geometry) -> jax.Array:
+    """`(N, Hp, Wp, C) x (KH, KW, C/G, F) -> (N, OH, OW, F)`, no padding added."""
+    if kernel.shape[2] * kernel.shape[3] // geometry.groups <= MULTIPLY_ADD_MAX_WEIGHTS:
+        return _multiply_add(padded, kernel, geometry)
+    return _Im2col(padded.shape, kernel.shape, geometry).forward(padded, kernel)
+
+
+def _correlate_forward(padded, kernel, geometry):
+    return correlate(padded, kernel, geometry), (padded, kernel)
+
+
+def _correlate_backward(geometry: Geometry, residuals, out_grad: jax.Array):
+    padded, kernel = residuals
+    return _Im2col(padded.shape, kernel.shape, geometry).backward(padded, kernel, out_grad)
+
+
+correlate.defvjp(_correlate_forward, _correlate_backward)
+
+
+def _tap_windows(padded: jax.Array, geometry: Geometry) -> list[jax.Array]:
+    """Every tap's strided window, grouped: `[(N, OH, OW, G, C/G)] * taps`."""
+    batch, height, width, channels = padded.shape
+    groups = geometry.groups
+    grouped = padded.reshape(batch, height, width, groups, channels // groups)  # (N, Hp, Wp, G, C/G)
+    out_shape = (batch, *geometry.out_hw, groups, channels // groups)
+    offsets = window_offsets(geometry.kernel_hw, geometry.dilation)
+    return [tap_window(grouped, (0, i, j, 0, 0), out_shape, (1, *geometry.strides, 1, 1)) for i, j in offsets]
+
+
+def _group_taps(kernel: jax.Array, groups: int) -> jax.Array:
+    """`(KH, KW, C/G, F) -> (T, C/G, G, F/G)`."""
+    return kernel.reshape(-1, kernel.shape[2], groups, kernel.shape[3] // groups)
+
+
+def _multiply_add(padded: jax.Array, kernel: jax.Array, geometry: Geometry) -> jax.Array:
+    """Every tap and input channel as one broadcast multiply-add, all fused."""
+    taps = _group_taps(kernel, geometry.groups)
+    terms = (
+        window[..., c, None] * weights[c]  # (N, OH, OW, G, 1) * (G, F/G)
+        for window, weights in zip(_tap_windows(padded, geometry), taps)
+        for c in range(taps.shape[1])
+    )
+    out = functools.reduce(jnp.add, terms)  # (N, OH, OW, G, F/G)
+    return out.reshape(*out.shape[:3], -1)  # (N, OH, OW, F)
+
+
+class _Im2col:
+    """Taps laid side by side, so one `dot_general` contracts taps and channels.
+
+    The columns of `b` images are `(b, OH, OW, G, T * C/G)`; the loop over the
+    batch takes the largest `b` dividing it whose columns fit
+    `IM2COL_CHUNK_BYTES`. The backward pass rebuilds each chunk's columns
+    rather than keeping all of them.
+    """
+
+    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: Geometry):
+        self.geometry = geometry
+        self.offsets = window_offsets(geometry.kernel_hw, geometry.dilation)
+        kernel_h, kernel_w, self.group_channels, filters = kernel_shape
+        self.group_filters = filters // geometry.groups
+        out_h, out_w = geometry.out_hw
+        image_bytes = out_h * out_w * len(self.offsets) * padded_shape[3] * 4
+        batch = padded_shape[0]
+        fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
+        self.chunk = max(fitting, default=1)
+
+    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+        weights = self._weights(kernel)
+
+        def chunk_out(padded_chunk):
+            out = lax.dot_general(self._columns(padded_chunk), weights, (((4,), (1,)), ((3,), (0,))))  # (G, b, OH, OW, F/G)
+            return jnp.moveaxis(out, 0, 3).reshape(*out.shape[1:4], -1)  # (b, OH, OW, F)
+
+        return self._scan(lambda _, chunk: (None, chunk_out(*chunk)), None, padded)[1]
+
+    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
+        weights = self._weights(kernel)
+
+        def chunk_grads(weights_grad, chunk):
+            padded_chunk, grad_chunk = chunk
+            grouped = grad_chunk.reshape(*grad_chunk.shape[:3], self.geometry.groups, -1)  # (b, OH, OW, G, F/G)
+            columns = self._columns(padded_chunk)
+            weights_grad += lax.dot_general(columns, grouped, (((0, 1, 2), (0, 1, 2)), ((3,), (3,))))  # (G, T*C/G, F/G)
+            columns_grad = lax.dot_general(grouped, weights, (((4,), (2,)), ((3,), (0,))))  # (G, b, OH, OW, T*C/G)
+            return weights_grad, self._overlap_add(columns_grad, padded_chunk.shape)
+
+        weights_grad, padded_grad = self._scan(chunk_grads, jnp.zeros_like(weights), padded, out_grad)
+        per_tap = weights_grad.reshape(self.geometry.groups, len(self.offsets), self.group_channels, -1)
+        kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (KH, KW, C/G, F)
+        return padded_grad, kernel_grad
+
+    def _scan(self, step: Callable, init, *batches: jax.Array):
+        """`lax.scan` of `step` over `batches` a chunk at a time; one chunk needs no loop."""
+        if self.chunk == batches[0].shape[0]:
+            return step(init, batches)
+        chunks = tuple(batch.reshape(-1, self.chunk, *batch.shape[1:]) for batch in batches)  # (N/b, b, ...)
+        carry, outs = lax.scan(step, init, chunks)
+        return carry, outs.reshape(-1, *outs.shape[2:])  # (N, ...)
+
+    def _weights(self, kernel: jax.Array) -> jax.Array:
+        taps = _group_taps(kernel, self.geometry.groups)  # (T, C/G, G, F/G)
+        return taps.transpose(2, 0, 1, 3).reshape(self.geometry.groups, -1, self.group_filters)  # (G, T*C/G, F/G)
+
+    def _columns(self, padded_chunk: jax.Array) -> jax.Array:
+        columns = jnp.stack(_tap_windows(padded_chunk, self.geometry), axis=-2)  # (b, OH, OW, G, T, C/G)
+        return columns.reshape(*columns.shape[:4], -1)  # (b, OH, OW, G, T*C/G)
+
+    def _overlap_add(self, columns_grad: jax.Array, padded_shape: Sequence[int]) -> jax.Array:
+        """Adds every tap's column gradient back where its window was read."""
+        groups, batch, out_h, out_w, _ = columns_grad.shape
+        per_tap = columns_grad.reshape(groups, batch, out_h, out_w, len(self.offsets), self.group_channels)
+        per_tap = per_tap.transpose(1, 2, 3, 4, 0, 5).reshape(batch, out_h, out_w, len(self.offsets), -1)  # (b, OH, OW, T, C)
+        (stride_h, stride_w), zero = self.geometry.strides, jnp.zeros((), columns_grad.dtype)
+        spread = [
+            lax.pad(per_tap[:, :, :, t], zero, [
+                (0, 0, 0),
+                (i, padded_shape[1] - i - (out_h - 1) * stride_h - 1, stride_h - 1),
+                (j, padded_shape[2] - j - (out_w - 1) * stride_w - 1, stride_w - 1),
+                (0, 0, 0),
+            ])
+            for t, (i, j) in enumerate(self.offsets)
+        ]
+        return functools.reduce(jnp.add, spread)  # (b, Hp, Wp, C)

@@ -1,0 +1,60 @@
+"""A tiny benchmark run, end to end: measurements, summary, markdown, chart and the CLI."""
+
+import json
+
+import pytest
+
+from keras_cnn_ref import benchmark
+from keras_cnn_ref.benchmark import report
+from keras_cnn_ref.benchmark.cases import LAYER_CASES
+from keras_cnn_ref.cli import main
+from keras_cnn_ref.datasets import SAMPLE_PATH
+
+TINY_PLAN = {"rounds": 1, "fit_rounds": 1, "fit_samples": 256, "fit_batches": (128,), "step_rounds": 1}
+
+
+@pytest.fixture(scope="module")
+def tiny_results():
+    cases = [{**case, "dtype": dtype, "shape": (2, *case["shape"][1:])}
+             for case in LAYER_CASES[:2] for dtype in ("float32", "bfloat16")]
+    return benchmark.run_benchmark(quick=True, data=str(SAMPLE_PATH), log=lambda line: None, plan=TINY_PLAN,
+                                   cases=cases)
+
+
+def test_every_measurement_is_there_and_positive(tiny_results):
+    fit = tiny_results["fit"][0]
+    assert fit["batch_size"] == 128 and fit["samples"] == 256 and fit["data"].startswith("file")
+    assert fit["samples_per_s"]["ours"] > 0 and fit["speedup"] > 0
+    step = tiny_results["train_step"]
+    for side in ("ours", "builtin"):
+        assert step[side]["compile_s"] > 0 and step[side]["peak_bytes"] > 128 * 28 * 28 * 4
+    conv, pool = tiny_results["layers"][0], tiny_results["layers"][2]
+    assert conv["forward"]["ours_gflops"] > 0 and pool["forward"]["ours_gflops"] is None
+    assert [case["dtype"] for case in tiny_results["layers"]] == ["float32", "bfloat16"] * 2
+    summary = tiny_results["summary"]
+    speedups = [case[stage]["speedup"] for case in tiny_results["layers"] for stage in report.STAGES]
+    assert summary["layer_speedup_min"] == min(speedups)
+    assert min(speedups) <= summary["layer_speedup_geomean"] <= max(speedups)
+
+
+def test_markdown_states_machine_versions_and_every_case(tiny_results):
+    markdown = report.to_markdown(tiny_results)
+    env = tiny_results["environment"]
+    for fact in (env["date"], env["keras"], env["jax"], "batch 128", "mnist-conv1", "mnist-pool1", "bfloat16"):
+        assert fact in markdown
+    assert markdown.count("\n| mnist-") == 4
+
+
+def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data: tiny_results)
+    paths = {name: tmp_path / name for name in ("results.json", "perf.md", "chart.png")}
+    assert main(["bench", "--quick", "--json", str(paths["results.json"]), "--markdown", str(paths["perf.md"]),
+                 "--plot", str(paths["chart.png"])]) == 0
+    assert json.loads(paths["results.json"].read_text())["summary"] == tiny_results["summary"]
+    assert paths["perf.md"].read_text() == report.to_markdown(tiny_results)
+    assert paths["perf.md"].read_text() in capsys.readouterr().out
+    assert paths["chart.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_geometric_mean():
+    assert report.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)

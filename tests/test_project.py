@@ -52,9 +52,9 @@ def _names(jaxpr):
 
 @pytest.mark.parametrize("layer, shape", [
     (Conv2D(4, 3, padding="same", groups=2), (2, 9, 9, 4)),
-    (Conv2D(32, 6, dilation_rate=2, strides=1), (2, 16, 16, 8)),  # 256 weights per tap: im2col
+    (Conv2D(32, 6, dilation_rate=2, strides=1), (2, 16, 16, 8)),
     (MaxPooling2D(3, 2, padding="same"), (2, 9, 9, 4)),
-], ids=["conv-multiply-add", "conv-im2col", "maxpool"])
+], ids=["conv-groups", "conv-dilated", "maxpool"])
 def test_xla_convolution_is_never_traced_forward_or_backward(layer, shape):
     layer.build(shape)
     trainable = [v.value for v in layer.trainable_variables]

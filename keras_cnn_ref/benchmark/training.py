@@ -74,6 +74,7 @@ def train_step_costs(batch_size: int, rounds: int) -> dict:
     seconds = {name: [] for name in compiles}
     for _ in range(rounds):
         for name, compile_step in compiles.items():
+            jax.clear_caches()  # a fresh trace and compile every time, not a cache hit
             start = time.perf_counter()
             compiled = compile_step()
             seconds[name].append(time.perf_counter() - start)

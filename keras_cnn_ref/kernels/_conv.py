@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._correlate import Geometry, correlate
+from ._correlate import correlate
 from ._geometry import (
+    ConvGeometry,
     Pads,
     channel_axis,
     check_rank,
@@ -119,7 +120,7 @@ def _conv2d(
     x, kernel = x.astype(dtype).astype(compute_dtype), kernel.astype(compute_dtype)
     padded = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), (*pads[0], 0), (*pads[1], 0), (0, 0, 0)])
     if x.size:
-        out = correlate(padded, kernel, Geometry(kernel.shape[:2], strides, dilation, groups, out_hw))
+        out = correlate(padded, kernel, ConvGeometry(kernel.shape[:2], strides, dilation, groups, out_hw))
     else:  # an empty batch: nothing to sum
         out = jnp.zeros((x.shape[0], *out_hw, kernel.shape[3]), compute_dtype)
     out = out.astype(dtype)  # (N, OH, OW, F)

@@ -1,73 +1,68 @@
 """The convolution core: a padded channels-last batch, one hand-written VJP.
 
 `correlate` sums, over the kernel's taps, each tap's strided window of the
-already padded input times that tap's weights. The forward pass runs in one
-of two ways, chosen by the weights per tap (thresholds measured, see
-docs/performance.md):
-
-* few weights: every tap and input channel is a broadcast multiply-add, all
-  fused into one elementwise loop;
-* more: the taps' windows are laid side by side ("im2col"), so that one
-  `dot_general` contracts taps and channels together.
-
-The backward pass is always im2col, written out rather than left to
-autodiff: the kernel gradient is the columns contracted with the output
-gradient, and the input gradient is the output gradient times the weights,
-added back where each tap's window was read. Columns are built a few images
-at a time, so the copy stays a few MiB whatever the batch.
+already padded input times that tap's weights. The windows are laid side by
+side ("im2col"), so that one `dot_general` contracts taps and channels
+together. The backward pass is written out rather than left to autodiff: the
+kernel gradient is the columns contracted with the output gradient, and the
+input gradient is the output gradient times the weights, added back where
+each tap's window was read. Columns are built a few images at a time, so the
+copy stays a few MiB whatever the batch. docs/performance.md records what
+else was measured and why this won.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._geometry import tap_window, window_offsets
-
-# A group with at most this many (in_channels x filters) weights per tap runs
-# its forward pass as broadcast multiply-adds, fused into one elementwise loop.
-MULTIPLY_ADD_MAX_WEIGHTS = 128
+from ._banded import BandedRows, uses_band
+from ._geometry import ConvGeometry
+from ._geometry import add_windows_back, tap_window, window_offsets
 
 # im2col lays out this many bytes at most per step of its loop over the batch.
 IM2COL_CHUNK_BYTES = 8 * 2**20
 
 
-class Geometry(NamedTuple):
-    """The static shape of one correlation over a padded input."""
-
-    kernel_hw: tuple[int, int]
-    strides: tuple[int, int]
-    dilation: tuple[int, int]
-    groups: int
-    out_hw: tuple[int, int]
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def correlate(padded: jax.Array, kernel: jax.Array, geometry: Geometry) -> jax.Array:
+def correlate(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> jax.Array:
     """`(N, Hp, Wp, C) x (KH, KW, C/G, F) -> (N, OH, OW, F)`, no padding added."""
-    if kernel.shape[2] * kernel.shape[3] // geometry.groups <= MULTIPLY_ADD_MAX_WEIGHTS:
-        return _multiply_add(padded, kernel, geometry)
-    return _Im2col(padded.shape, kernel.shape, geometry).forward(padded, kernel)
+    return _run("forward", geometry, padded, kernel)
 
 
 def _correlate_forward(padded, kernel, geometry):
     return correlate(padded, kernel, geometry), (padded, kernel)
 
 
-def _correlate_backward(geometry: Geometry, residuals, out_grad: jax.Array):
-    padded, kernel = residuals
-    return _Im2col(padded.shape, kernel.shape, geometry).backward(padded, kernel, out_grad)
+def _correlate_backward(geometry: ConvGeometry, residuals, out_grad: jax.Array):
+    return _run("backward", geometry, *residuals, out_grad)
 
 
 correlate.defvjp(_correlate_forward, _correlate_backward)
 
 
-def _tap_windows(padded: jax.Array, geometry: Geometry) -> list[jax.Array]:
+def _run(method: str, geometry: ConvGeometry, padded: jax.Array, kernel: jax.Array, *rest: jax.Array):
+    """Banded rows for small images with few channels, im2col for everything else.
+
+    The band multiplies every input of a row, zeros included, so one Inf or
+    NaN would spread along its row (`0 * inf` is NaN). Banded rows therefore
+    run only when every operand is finite; otherwise im2col gives the exact
+    IEEE result. `lax.cond` runs one of the two.
+    """
+    operands = (padded, kernel, *rest)
+    im2col = getattr(_Im2col(padded.shape, kernel.shape, geometry), method)
+    if not uses_band(padded.shape, kernel.shape, geometry):
+        return im2col(*operands)
+    band = getattr(BandedRows(padded.shape, kernel.shape, geometry), method)
+    all_finite = functools.reduce(jnp.logical_and, [jnp.isfinite(operand).all() for operand in operands])
+    return lax.cond(all_finite, band, im2col, *operands)
+
+
+def _tap_windows(padded: jax.Array, geometry: ConvGeometry) -> list[jax.Array]:
     """Every tap's strided window, grouped: `[(N, OH, OW, G, C/G)] * taps`."""
     batch, height, width, channels = padded.shape
     groups = geometry.groups
@@ -82,18 +77,6 @@ def _group_taps(kernel: jax.Array, groups: int) -> jax.Array:
     return kernel.reshape(-1, kernel.shape[2], groups, kernel.shape[3] // groups)
 
 
-def _multiply_add(padded: jax.Array, kernel: jax.Array, geometry: Geometry) -> jax.Array:
-    """Every tap and input channel as one broadcast multiply-add, all fused."""
-    taps = _group_taps(kernel, geometry.groups)
-    terms = (
-        window[..., c, None] * weights[c]  # (N, OH, OW, G, 1) * (G, F/G)
-        for window, weights in zip(_tap_windows(padded, geometry), taps)
-        for c in range(taps.shape[1])
-    )
-    out = functools.reduce(jnp.add, terms)  # (N, OH, OW, G, F/G)
-    return out.reshape(*out.shape[:3], -1)  # (N, OH, OW, F)
-
-
 class _Im2col:
     """Taps laid side by side, so one `dot_general` contracts taps and channels.
 
@@ -103,7 +86,7 @@ class _Im2col:
     rather than keeping all of them.
     """
 
-    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: Geometry):
+    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.geometry = geometry
         self.offsets = window_offsets(geometry.kernel_hw, geometry.dilation)
         kernel_h, kernel_w, self.group_channels, filters = kernel_shape
@@ -160,14 +143,6 @@ class _Im2col:
         groups, batch, out_h, out_w, _ = columns_grad.shape
         per_tap = columns_grad.reshape(groups, batch, out_h, out_w, len(self.offsets), self.group_channels)
         per_tap = per_tap.transpose(1, 2, 3, 4, 0, 5).reshape(batch, out_h, out_w, len(self.offsets), -1)  # (b, OH, OW, T, C)
-        (stride_h, stride_w), zero = self.geometry.strides, jnp.zeros((), columns_grad.dtype)
-        spread = [
-            lax.pad(per_tap[:, :, :, t], zero, [
-                (0, 0, 0),
-                (i, padded_shape[1] - i - (out_h - 1) * stride_h - 1, stride_h - 1),
-                (j, padded_shape[2] - j - (out_w - 1) * stride_w - 1, stride_w - 1),
-                (0, 0, 0),
-            ])
-            for t, (i, j) in enumerate(self.offsets)
-        ]
-        return functools.reduce(jnp.add, spread)  # (b, Hp, Wp, C)
+        windows = [per_tap[:, :, :, t] for t in range(len(self.offsets))]
+        offsets = [(0, i, j, 0) for i, j in self.offsets]
+        return add_windows_back(windows, offsets, (1, *self.geometry.strides, 1), padded_shape)  # (b, Hp, Wp, C)

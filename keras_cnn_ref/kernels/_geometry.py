@@ -6,9 +6,11 @@ is traced, never inside the compiled computation.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import numbers
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +18,17 @@ import jax.numpy as jnp
 Pads = tuple[tuple[int, int], ...]
 
 PADDINGS = ("valid", "same")
+
+
+class ConvGeometry(NamedTuple):
+    """The static shape of one 2-D correlation over an already padded input."""
+
+    kernel_hw: tuple[int, int]
+    strides: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    out_hw: tuple[int, int]
+
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
@@ -129,3 +142,22 @@ def tap_window(
     spans = [(n - 1) * s + 1 for n, s in zip(out_shape, strides)]
     span = jax.lax.dynamic_slice(padded, tuple(offset), spans)
     return jax.lax.slice(span, (0,) * padded.ndim, span.shape, tuple(strides))
+
+
+def add_windows_back(windows: Sequence[jax.Array], offsets: Sequence[Sequence[int]], strides: Sequence[int],
+                     shape: Sequence[int]) -> jax.Array:
+    """The transpose of `tap_window`: sums every window back where it was read.
+
+    `offsets[t]` (window `t`'s), `strides` and `shape` (the padded input's)
+    cover every axis. Wraps `lax.pad`, whose interior padding spreads a
+    strided window back out.
+    """
+    zero = jnp.zeros((), windows[0].dtype)
+    spread = (
+        jax.lax.pad(window, zero, [
+            (start, size - start - (count - 1) * stride - 1, stride - 1)
+            for start, count, stride, size in zip(offset, window.shape, strides, shape)
+        ])
+        for window, offset in zip(windows, offsets)
+    )
+    return functools.reduce(jnp.add, spread)

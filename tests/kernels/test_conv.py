@@ -9,13 +9,13 @@ import pytest
 
 from keras_cnn_ref.compat.compare import TOLERANCES, compare
 from keras_cnn_ref.kernels import conv2d
-from keras_cnn_ref.kernels import _correlate
-from keras_cnn_ref.kernels._correlate import MULTIPLY_ADD_MAX_WEIGHTS
+from keras_cnn_ref.kernels import _banded, _correlate
+from keras_cnn_ref.kernels._geometry import ConvGeometry
 from tests import reference
 
 
 def random_cases(count, seed=0):
-    """Configurations drawn over every argument and both summation strategies."""
+    """Configurations drawn over every argument."""
     rng = np.random.default_rng(seed)
     cases = []
     for index in range(count):
@@ -25,7 +25,7 @@ def random_cases(count, seed=0):
         kernel = tuple(int(k) for k in rng.integers(1, 5, size=2))
         if index % 5 == 0:
             kernel = (6, 5)  # 30 taps
-        group_channels, group_filters = (12, 12) if index % 2 else (2, 3)  # im2col | multiply-add
+        group_channels, group_filters = (12, 12) if index % 2 else (2, 3)
         dilation = tuple(int(d) for d in rng.integers(1, 3, size=2)) if dilated else (1, 1)
         extents = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
         spatial = [int(n) + e - 1 for n, e in zip(rng.integers(2, 8, size=2), extents)]  # the kernel fits
@@ -53,8 +53,31 @@ def _draw(rng, case):
     return x, kernel
 
 
+BAND_LIMITS = {"chosen": _banded.BAND_MAX_WEIGHTS, "im2col": 0, "band": 2**62}  # band: wherever groups == 1
+
+
+def _force(monkeypatch, name):
+    monkeypatch.setattr(_banded, "BAND_MAX_WEIGHTS", BAND_LIMITS[name])
+    jax.clear_caches()  # traces made under another limit must not be reused
+
+
+@pytest.fixture(params=list(BAND_LIMITS))
+def strategy(request, monkeypatch):
+    """Each case as the shape-based choice runs it, then forced through each strategy."""
+    _force(monkeypatch, request.param)
+    yield request.param
+    jax.clear_caches()
+
+
+@pytest.fixture
+def im2col_only(monkeypatch):
+    _force(monkeypatch, "im2col")
+    yield
+    jax.clear_caches()
+
+
 @pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
-def test_forward_and_vjp_match_float64_reference(case, rng):
+def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
     x, kernel = _draw(rng, case)
     args = {k: case[k] for k in ("strides", "padding", "dilation_rate", "groups", "data_format")}
     ref_args = {"strides": case["strides"], "padding": case["padding"].lower(), "dilation": case["dilation_rate"],
@@ -72,15 +95,31 @@ def test_forward_and_vjp_match_float64_reference(case, rng):
         assert result.ok, f"{name}: {result}"
 
 
-@pytest.mark.parametrize("channels, filters, dots", [(1, 4, 0), (8, 16, 0), (8, 17, 1), (64, 64, 1)])
-def test_few_weights_multiply_add_more_contract_as_one_dot(channels, filters, dots):
-    """128 weights per tap or fewer: fused multiply-adds; more: one im2col `dot_general`."""
-    assert (channels * filters > MULTIPLY_ADD_MAX_WEIGHTS) == bool(dots)
-    jaxpr = str(jax.make_jaxpr(conv2d)(jnp.ones((2, 9, 9, channels)), jnp.ones((3, 3, channels, filters))))
-    assert jaxpr.count("dot_general[") == dots
+@pytest.mark.parametrize("x_shape, kernel_shape, groups, chosen", [
+    ((128, 28, 28, 1), (3, 3, 1, 4), 1, "BandedRows"),  # the MNIST model's layers
+    ((128, 13, 13, 4), (3, 3, 4, 8), 1, "BandedRows"),
+    ((128, 5, 5, 8), (3, 3, 8, 16), 1, "BandedRows"),
+    ((32, 56, 56, 64), (3, 3, 64, 64), 1, "_Im2col"),  # a wide band: Wp / KW times the work
+    ((8, 13, 13, 4), (3, 3, 2, 8), 2, "_Im2col"),  # groups
+])
+def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, groups, chosen):
+    out_hw = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
+    geometry = ConvGeometry(kernel_shape[:2], (1, 1), (1, 1), groups, out_hw)
+    assert _banded.uses_band(x_shape, kernel_shape, geometry) == (chosen == "BandedRows")
 
 
-def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch):
+@pytest.mark.parametrize("kernel_hw, groups", [((1, 1), 1), ((3, 3), 1), ((7, 5), 2)])
+def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_hw, groups, im2col_only):
+    """Taps and channels contract together, in one `dot_general` per pass."""
+    x, kernel = jnp.ones((2, 9, 9, 4)), jnp.ones((*kernel_hw, 4 // groups, 6))
+    conv = lambda a, b: conv2d(a, b, groups=groups)  # noqa: E731
+    assert str(jax.make_jaxpr(conv)(x, kernel)).count("dot_general[") == 1
+    backward = jax.make_jaxpr(lambda a, b: jax.vjp(conv, a, b)[1](jnp.ones((2, 9 - kernel_hw[0] + 1,
+                                                                          9 - kernel_hw[1] + 1, 6))))(x, kernel)
+    assert str(backward).count("dot_general[") == 3  # the forward pass, then the kernel and input gradients
+
+
+def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_only):
     x = jnp.asarray(rng.standard_normal((6, 9, 9, 16)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 16, 16)), jnp.float32)
     loss = lambda a, b: jnp.sum(jnp.sin(conv2d(a, b, strides=2, padding="same")))  # noqa: E731
@@ -172,7 +211,28 @@ def test_grid_covers_every_argument():
     assert any(case["dilation_rate"] != (1, 1) for case in cases)
     assert any(max(case["strides"]) == 3 for case in cases)
     assert {case["shape"][1] % 2 for case in cases} == {0, 1}
-    assert {case["kernel"][2] * case["kernel"][3] // case["groups"] > MULTIPLY_ADD_MAX_WEIGHTS for case in cases} == {
-        True, False}
     assert not any(itertools.chain.from_iterable(
         (max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases))
+
+
+@pytest.mark.parametrize("poison", [np.inf, np.nan])
+def test_a_non_finite_input_spreads_only_as_far_as_its_windows(poison, rng):
+    """The band shape, but one Inf or NaN: the result is XLA's, exactly where it is not finite."""
+    x = rng.standard_normal((2, 12, 12, 1)).astype(np.float32)
+    x[0, 5, 5, 0] = poison
+    kernel = jnp.asarray(rng.standard_normal((3, 3, 1, 4)), jnp.float32)
+    assert _banded.uses_band((2, 12, 12, 1), kernel.shape, ConvGeometry((3, 3), (1, 1), (1, 1), 1, (10, 10)))
+
+    def xla(a, b):
+        return jax.lax.conv_general_dilated(a, b, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    cotangent = jnp.asarray(rng.standard_normal((2, 10, 10, 4)), jnp.float32)
+    ours_out, ours_vjp = jax.vjp(conv2d, jnp.asarray(x), kernel)
+    xla_out, xla_vjp = jax.vjp(xla, jnp.asarray(x), kernel)
+    for ours, expected in [(ours_out, xla_out), *zip(ours_vjp(cotangent), xla_vjp(cotangent))]:
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+        np.testing.assert_array_equal(np.isposinf(ours), np.isposinf(expected))
+        np.testing.assert_array_equal(np.isneginf(ours), np.isneginf(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(np.asarray(ours)[finite], np.asarray(expected)[finite], rtol=1e-5, atol=1e-5)
+    assert np.isfinite(ours_out[1]).all()  # the other image is untouched

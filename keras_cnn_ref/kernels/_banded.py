@@ -1,0 +1,86 @@
+"""Banded rows: a small image's convolution as one matrix product per pass.
+
+The kernel's rows are taps along the height: each output row `oh` reads the
+input rows `oh * stride + i * dilation`. Those rows, whole width and all
+channels, are laid side by side: `(N * OH, KH * Wp * C)`. Along the width
+the kernel becomes a banded matrix `(KH * Wp * C, OW * F)`, where input
+column `w` meets output column `ow` with weight `kernel[i, j]` if
+`w == ow * stride + j * dilation`, and zero elsewhere.
+
+Every pass is then a single well-shaped matrix product: the forward pass
+(rows times band), the kernel gradient (rows, transposed, times the output
+gradient, folded back off the band) and the input gradient (output gradient
+times the band, transposed, added back row by row). The band spends
+`Wp / KW` times the multiply-adds of the convolution, so it pays only where
+channels are few and images narrow, as in the MNIST model: there a 3x3
+convolution's columns would hold 9 x 1 values per pixel, far too thin for a
+matrix product to run well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._geometry import ConvGeometry, add_windows_back, tap_window
+
+# The band is used when it holds at most this many weights (256 KiB in
+# float32), and the convolution has one group. See docs/performance.md.
+BAND_MAX_WEIGHTS = 2**16
+
+
+def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry) -> bool:
+    kernel_h, _, channels, filters = kernel_shape
+    band_weights = kernel_h * padded_shape[2] * channels * geometry.out_hw[1] * filters
+    return geometry.groups == 1 and band_weights <= BAND_MAX_WEIGHTS
+
+
+class BandedRows:
+    """The forward and backward passes of one correlation, by banded rows."""
+
+    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
+        self.padded_shape, self.kernel_shape, self.geometry = tuple(padded_shape), tuple(kernel_shape), geometry
+        kernel_h, kernel_w = geometry.kernel_hw
+        (stride_h, stride_w), (dilation_h, dilation_w) = geometry.strides, geometry.dilation
+        out_w = geometry.out_hw[1]
+        # taps[j, w, ow] = 1 where kernel column j of output column ow reads input column w.
+        self.taps = np.zeros((kernel_w, padded_shape[2], out_w), np.float32)
+        for j in range(kernel_w):
+            self.taps[j, np.arange(out_w) * stride_w + j * dilation_w, np.arange(out_w)] = 1.0
+        self.row_offsets = [(0, i * dilation_h, 0, 0) for i in range(kernel_h)]
+        self.row_strides = (1, stride_h, 1, 1)
+
+    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+        out = self._rows(padded) @ self._band(kernel)  # (N*OH, OW*F)
+        return out.reshape(self.padded_shape[0], *self.geometry.out_hw, self.kernel_shape[3])  # (N, OH, OW, F)
+
+    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
+        batch, out_h, out_w, filters = out_grad.shape
+        kernel_h, _, channels, _ = self.kernel_shape
+        width = self.padded_shape[2]
+        flat_grad = out_grad.reshape(batch * out_h, out_w * filters)  # (N*OH, OW*F)
+        band_grad = (self._rows(padded).T @ flat_grad).reshape(kernel_h, width, channels, out_w, filters)
+        kernel_grad = jnp.einsum("jwo,iwcof->ijcf", self._taps(kernel.dtype), band_grad)  # (KH, KW, C, F)
+        rows_grad = (flat_grad @ self._band(kernel).T).reshape(batch, out_h, kernel_h, width, channels)
+        windows = [rows_grad[:, :, i] for i in range(kernel_h)]  # each (N, OH, Wp, C)
+        return add_windows_back(windows, self.row_offsets, self.row_strides, self.padded_shape), kernel_grad
+
+    def _taps(self, dtype) -> jax.Array:
+        return jnp.asarray(self.taps, dtype)
+
+    def _rows(self, padded: jax.Array) -> jax.Array:
+        """Every kernel row's input rows, side by side: `(N*OH, KH*Wp*C)`."""
+        batch, _, width, channels = self.padded_shape
+        out_h = self.geometry.out_hw[0]
+        rows = [tap_window(padded, offset, (batch, out_h, width, channels), self.row_strides)
+                for offset in self.row_offsets]  # each (N, OH, Wp, C)
+        return jnp.stack(rows, axis=2).reshape(batch * out_h, -1)  # (N*OH, KH*Wp*C)
+
+    def _band(self, kernel: jax.Array) -> jax.Array:
+        """The kernel along the width as a banded matrix: `(KH*Wp*C, OW*F)`."""
+        kernel_h, _, channels, filters = self.kernel_shape
+        band = jnp.einsum("jwo,ijcf->iwcof", self._taps(kernel.dtype), kernel)  # (KH, Wp, C, OW, F)
+        return band.reshape(kernel_h * self.padded_shape[2] * channels, -1)

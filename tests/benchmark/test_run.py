@@ -58,3 +58,13 @@ def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch,
 
 def test_geometric_mean():
     assert report.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
+
+
+def test_peak_fraction_uses_the_higher_peak_reading(tiny_results):
+    yardstick = {**tiny_results["layers"][0], "id": report.PEAK_CASE, "dtype": "float32"}
+    yardstick["forward_backward"] = {**yardstick["forward_backward"], "ours_gflops": 50.0}
+    results = {**tiny_results, "layers": [yardstick], "matmul_peak_gflops": 80.0, "matmul_peak_gflops_after": 100.0}
+    summary = report.summarize(results)
+    assert summary["matmul_peak_gflops"] == 100.0 and summary["peak_fraction"] == pytest.approx(0.5)
+    assert "runs at 50% of the matmul peak" in report.to_markdown({**results, "summary": summary})
+    assert tiny_results["summary"]["peak_fraction"] is None  # no yardstick case in the tiny run

@@ -7,8 +7,11 @@ together. The backward pass is written out rather than left to autodiff: the
 kernel gradient is the columns contracted with the output gradient, and the
 input gradient is the output gradient times the weights, added back where
 each tap's window was read. Columns are built a few images at a time, so the
-copy stays a few MiB whatever the batch. docs/performance.md records what
-else was measured and why this won.
+copy stays a few MiB whatever the batch.
+
+Small images with few channels run as banded rows instead (`_banded.py`),
+whenever their operands are finite. docs/performance.md records what else
+was measured and why these won.
 """
 
 from __future__ import annotations
@@ -21,8 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ._banded import BandedRows, uses_band
-from ._geometry import ConvGeometry
-from ._geometry import add_windows_back, tap_window, window_offsets
+from ._geometry import ConvGeometry, add_windows_back, tap_window, window_offsets
 
 # im2col lays out this many bytes at most per step of its loop over the batch.
 IM2COL_CHUNK_BYTES = 8 * 2**20
@@ -89,10 +91,10 @@ class _Im2col:
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.geometry = geometry
         self.offsets = window_offsets(geometry.kernel_hw, geometry.dilation)
-        kernel_h, kernel_w, self.group_channels, filters = kernel_shape
+        _, _, self.group_channels, filters = kernel_shape
         self.group_filters = filters // geometry.groups
         out_h, out_w = geometry.out_hw
-        image_bytes = out_h * out_w * len(self.offsets) * padded_shape[3] * 4
+        image_bytes = out_h * out_w * len(self.offsets) * padded_shape[3] * 4  # float32 columns
         batch = padded_shape[0]
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
         self.chunk = max(fitting, default=1)

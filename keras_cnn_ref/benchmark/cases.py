@@ -8,6 +8,8 @@ and input shape `(batch, *spatial, channels)` for channels_last, or
 
 from __future__ import annotations
 
+from keras_cnn_ref.kernels._geometry import ntuple
+
 MNIST_BATCH = 128
 VISION_BATCH = 32
 QUICK_VISION_BATCH = 4
@@ -69,5 +71,5 @@ def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
     channels_first = args.get("data_format") == "channels_first"
     in_channels = case["shape"][1] if channels_first else case["shape"][-1]
     out_positions = out_shape[0] * (out_shape[2] * out_shape[3] if channels_first else out_shape[1] * out_shape[2])
-    kernel_h, kernel_w = (args["kernel_size"],) * 2 if isinstance(args["kernel_size"], int) else args["kernel_size"]
+    kernel_h, kernel_w = ntuple(args["kernel_size"], 2, "kernel_size")
     return 2 * out_positions * kernel_h * kernel_w * in_channels * args["filters"]

@@ -91,7 +91,7 @@ def plot(path: str, results: dict) -> None:
     import matplotlib.pyplot as plt
 
     cases = results["layers"]
-    labels = [f"{case['id']} {case['dtype'].replace('float', 'f').replace('bf', 'bf')}" for case in cases]
+    labels = [f"{case['id']} {case['dtype'].replace('float', 'f')}" for case in cases]  # f32, bf16
     fig, ax = plt.subplots(figsize=(10, 0.32 * len(cases) + 1.5))
     positions = range(len(cases))
     for offset, stage in ((-0.2, "forward"), (0.2, "forward_backward")):

@@ -71,7 +71,7 @@ def train_step_costs(batch_size: int, rounds: int) -> dict:
     x = np.zeros((batch_size, 28, 28, 1), np.float32)
     y = np.zeros((batch_size,), np.int32)
     compiles = {SIDE_NAMES[side]: _step_compiler(*classes, x, y) for side, classes in SIDES.items()}
-    seconds = {name: [] for name in compiles}
+    seconds, peak_bytes = {name: [] for name in compiles}, {}
     for _ in range(rounds):
         for name, compile_step in compiles.items():
             jax.clear_caches()  # a fresh trace and compile every time, not a cache hit
@@ -79,11 +79,9 @@ def train_step_costs(batch_size: int, rounds: int) -> dict:
             compiled = compile_step()
             seconds[name].append(time.perf_counter() - start)
             memory = compiled.memory_analysis()
-            seconds.setdefault(f"{name}/bytes", memory.temp_size_in_bytes + memory.argument_size_in_bytes
-                               + memory.output_size_in_bytes - memory.alias_size_in_bytes)
-    result = {}
-    for name in compiles:
-        result[name] = {"compile_s": float(np.median(seconds[name])), "peak_bytes": seconds[f"{name}/bytes"]}
+            peak_bytes[name] = (memory.temp_size_in_bytes + memory.argument_size_in_bytes
+                                + memory.output_size_in_bytes - memory.alias_size_in_bytes)
+    result = {name: {"compile_s": float(np.median(seconds[name])), "peak_bytes": peak_bytes[name]} for name in compiles}
     result["compile_ratio"] = result["ours"]["compile_s"] / result["builtin"]["compile_s"]
     result["memory_ratio"] = result["ours"]["peak_bytes"] / result["builtin"]["peak_bytes"]
     return result

@@ -129,19 +129,17 @@ def window_offsets(window: Sequence[int], dilation: Sequence[int]) -> list[tuple
 
 def tap_window(
     padded: jax.Array,
-    offset: Sequence[jax.Array | int],
+    offset: Sequence[int],
     out_shape: Sequence[int],
     strides: Sequence[int],
 ) -> jax.Array:
     """The strided view of `padded` that one window tap sees, at every output.
 
-    `offset`, `out_shape` and `strides` cover every axis of `padded`. The
-    offset may be traced (inside `lax.scan`); strides and sizes are static.
-    Wraps `lax.dynamic_slice` followed by a strided `lax.slice`.
+    `offset`, `out_shape` and `strides` cover every axis of `padded`; all are
+    static. Wraps a strided `lax.slice`.
     """
-    spans = [(n - 1) * s + 1 for n, s in zip(out_shape, strides)]
-    span = jax.lax.dynamic_slice(padded, tuple(offset), spans)
-    return jax.lax.slice(span, (0,) * padded.ndim, span.shape, tuple(strides))
+    limits = [start + (n - 1) * s + 1 for start, n, s in zip(offset, out_shape, strides)]
+    return jax.lax.slice(padded, tuple(offset), tuple(limits), tuple(strides))
 
 
 def add_windows_back(windows: Sequence[jax.Array], offsets: Sequence[Sequence[int]], strides: Sequence[int],

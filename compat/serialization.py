@@ -14,7 +14,7 @@ from keras_cnn_ref.compat.cases import SERIALIZATION_CASES
 from keras_cnn_ref.compat.compare import Comparison, compare
 from keras_cnn_ref.compat.harness import BUILTIN, Implementation, randomize_weights
 from keras_cnn_ref.compat.suite import Section
-from keras_cnn_ref.models import documented_model, keras
+from keras_cnn_ref.models import documented_model
 
 
 def _same_config(ours: dict, ref: dict) -> Comparison:

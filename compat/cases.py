@@ -202,3 +202,39 @@ ERROR_CASES = [
     {"id": "pool-larger-than-valid-input", "mentions": 'larger than the input', "layer": "maxpool2d", "args": {"pool_size": 9}, "input": (2, 8, 8, 3),
      "expect": "ValueError", "builtin_does": "accepts"},  # returns an empty output
 ]
+
+# Section "model_level": whole models of Keras's own layers, with the plugin on
+# and off. "application" names a keras.applications model (built with
+# weights=None, no top, average pooling); "stack" names one of STACKS.
+MODEL_CASES = [
+    {"id": "resnet50", "application": "ResNet50", "input_shape": (2, 32, 32, 3)},
+    {"id": "vgg16", "application": "VGG16", "input_shape": (2, 32, 32, 3)},
+    {"id": "densenet121", "application": "DenseNet121", "input_shape": (2, 32, 32, 3)},
+    {"id": "mobilenet", "application": "MobileNet", "input_shape": (2, 32, 32, 3)},  # depthwise convolutions
+    {"id": "conv1d-stack", "stack": "conv1d", "input_shape": (2, 40, 3)},
+    {"id": "conv2d-channels-first-stack", "stack": "conv2d_channels_first", "input_shape": (2, 4, 17, 18)},
+    {"id": "conv3d-stack", "stack": "conv3d", "input_shape": (2, 8, 9, 10, 2)},
+]
+CF = {"data_format": "channels_first"}
+STACKS = {  # (keras.layers class name, arguments), in order
+    "conv1d": [
+        ("Conv1D", {"filters": 8, "kernel_size": 5, "padding": "causal", "dilation_rate": 2, "activation": "relu"}),
+        ("MaxPooling1D", {"pool_size": 3, "strides": 2, "padding": "same"}),
+        ("Conv1D", {"filters": 8, "kernel_size": 3, "strides": 2, "groups": 2}),
+        ("AveragePooling1D", {"pool_size": 2, "padding": "same"}),
+        ("SeparableConv1D", {"filters": 6, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"}),
+        ("GlobalAveragePooling1D", {}), ("Dense", {"units": 5}),
+    ],
+    "conv2d_channels_first": [
+        ("Conv2D", {"filters": 6, "kernel_size": 3, "strides": 2, **CF}),
+        ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", **CF}),
+        ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same", **CF}),
+        ("MaxPooling2D", {"pool_size": 2, **CF}), ("Flatten", {}), ("Dense", {"units": 4}),
+    ],
+    "conv3d": [
+        ("Conv3D", {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}),
+        ("MaxPooling3D", {"pool_size": 2, "padding": "same"}),
+        ("Conv3D", {"filters": 6, "kernel_size": (2, 3, 2), "groups": 2}),
+        ("AveragePooling3D", {"pool_size": (1, 2, 2)}), ("Flatten", {}), ("Dense", {"units": 3}),
+    ],
+}

@@ -49,7 +49,7 @@ class TopLeftSamePaddingConv2D(Conv2D):
                                                 self.strides, self.dilation_rate):
             before, after = window_pads(inputs.shape[axis], (size - 1) * dilation + 1, stride, "same")
             pads[axis] = (after, before)  # the defect
-        return kernels.conv2d(jnp.pad(inputs, pads), kernel, strides=self.strides, padding="valid",
+        return kernels.conv(jnp.pad(inputs, pads), kernel, strides=self.strides, padding="valid",
                               dilation_rate=self.dilation_rate, groups=self.groups, data_format=self.data_format)
 
 
@@ -60,7 +60,7 @@ class ChannelsFirstAsLastConv2D(Conv2D):
     def convolution_op(self, inputs, kernel):
         if self.data_format == "channels_last":
             return super().convolution_op(inputs, kernel)
-        out = kernels.conv2d(jnp.moveaxis(inputs, 1, -1), kernel, strides=self.strides, padding=self.padding,
+        out = kernels.conv(jnp.moveaxis(inputs, 1, -1), kernel, strides=self.strides, padding=self.padding,
                              dilation_rate=self.dilation_rate, groups=self.groups)  # (N, OH, OW, F)
         return out.reshape(out.shape[0], out.shape[3], *out.shape[1:3])  # the defect: not a transpose
 
@@ -70,7 +70,7 @@ class SplitTiesMaxPooling2D(MaxPooling2D):
     """jnp.max over the stacked windows: tied maxima share the gradient equally."""
 
     def call(self, inputs):
-        window, strides, pads = pool_geometry(inputs, 2, self.pool_size, self.strides, self.padding, self.data_format)
+        window, strides, pads = pool_geometry(inputs, self.pool_size, self.strides, self.padding, self.data_format)
         padded = jnp.pad(inputs, pads, constant_values=-jnp.inf)
         out_shape = [(n - w) // s + 1 for n, w, s in zip(padded.shape, window, strides)]
         taps = [tap_window(padded, offset, out_shape, strides) for offset in window_offsets(window, (1,) * 4)]
@@ -82,7 +82,7 @@ class ZeroPaddedMaxPooling2D(MaxPooling2D):
     """Pads "same" windows with 0 instead of -inf."""
 
     def call(self, inputs):
-        window, strides, pads = pool_geometry(inputs, 2, self.pool_size, self.strides, self.padding, self.data_format)
+        window, strides, pads = pool_geometry(inputs, self.pool_size, self.strides, self.padding, self.data_format)
         return kernels.pool(inputs, jnp.zeros((), inputs.dtype), lax.max, window, strides, pads)
 
 

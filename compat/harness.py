@@ -54,10 +54,10 @@ def load_class(spec: str) -> type:
     return cls
 
 
-def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
-    """`layer(x)` and the VJP of a seeded random cotangent, all jit-compiled.
+def vjp_program(layer, x, seed: int = 0):
+    """`layer`'s forward pass and the VJP of a seeded random cotangent, as one function and its arguments.
 
-    Returns `{"output": ..., "grad <weight path>": ..., "grad input": ...}`.
+    `program(*args)` returns `(output, weight_grads, input_grad)`.
     """
     trainable = [v.value for v in layer.trainable_variables]
     non_trainable = [v.value for v in layer.non_trainable_variables]
@@ -65,14 +65,22 @@ def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
     def forward(trainable, x):
         return layer.stateless_call(trainable, non_trainable, x)[0]
 
-    @jax.jit
-    def forward_and_vjp(trainable, x, cotangent):
+    def program(trainable, x, cotangent):
         output, vjp = jax.vjp(forward, trainable, x)
         return output, *vjp(cotangent)
 
     out_spec = jax.eval_shape(forward, trainable, x)
     cotangent = np.random.default_rng(seed).standard_normal(out_spec.shape).astype(out_spec.dtype)
-    output, weight_grads, input_grad = forward_and_vjp(trainable, x, cotangent)
+    return program, (trainable, x, cotangent)
+
+
+def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
+    """`layer(x)` and the VJP of a seeded random cotangent, all jit-compiled.
+
+    Returns `{"output": ..., "grad <weight path>": ..., "grad input": ...}`.
+    """
+    program, args = vjp_program(layer, x, seed)
+    output, weight_grads, input_grad = jax.jit(program)(*args)
     names = [f"grad {v.path.removeprefix(layer.name + '/')}" for v in layer.trainable_variables]
     arrays = {"output": output, **dict(zip(names, weight_grads)), "grad input": input_grad}
     return {name: np.asarray(array) for name, array in arrays.items()}

@@ -34,13 +34,13 @@ class BiasTwiceConv2D(Conv2D):
 
 class DilationIgnoredConv2D(Conv2D):
     def convolution_op(self, inputs, kernel):
-        return kernels.conv2d(inputs, kernel, strides=self.strides, padding=self.padding, groups=self.groups,
+        return kernels.conv(inputs, kernel, strides=self.strides, padding=self.padding, groups=self.groups,
                               data_format=self.data_format)
 
 
 class AverageNotMaxPooling2D(MaxPooling2D):
     def call(self, inputs):
-        window, strides, pads = kernels._pool.pool_geometry(inputs, 2, self.pool_size, self.strides, self.padding,
+        window, strides, pads = kernels._pool.pool_geometry(inputs, self.pool_size, self.strides, self.padding,
                                                             self.data_format)
         return kernels.pool(inputs, jnp.zeros((), inputs.dtype), jnp.add, window, strides, pads) / math.prod(window)
 

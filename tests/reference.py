@@ -1,9 +1,12 @@
-"""An independent float64 NumPy reference for the kernels.
+"""An independent float64 NumPy reference for the kernels, in 1, 2 or 3 spatial dimensions.
 
 Written straight from the definitions, one output position at a time, with
 no code shared with `keras_cnn_ref`: padding sizes follow the formula in
 Keras's docs (output = ceil(size / stride) for "same", the odd pad after).
 """
+
+import itertools
+import math
 
 import numpy as np
 
@@ -22,89 +25,102 @@ def _from_last(x, data_format):
     return x if data_format == "channels_last" else np.moveaxis(x, -1, 1)
 
 
-def _conv_geometry(x, kernel, strides, padding, dilation):
-    (kh, kw), (sh, sw), (dh, dw) = kernel.shape[:2], strides, dilation
-    extent_h, extent_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    pads = [(0, 0), (0, 0)]
-    if padding == "same":
-        pads = [same_pads(x.shape[1], extent_h, sh), same_pads(x.shape[2], extent_w, sw)]
-    out_h = (x.shape[1] + sum(pads[0]) - extent_h) // sh + 1
-    out_w = (x.shape[2] + sum(pads[1]) - extent_w) // sw + 1
-    return pads, out_h, out_w
+def _pads_and_outputs(spatial, extents, strides, padding):
+    pads = [same_pads(n, e, s) if padding == "same" else (0, 0) for n, e, s in zip(spatial, extents, strides)]
+    outs = [(n + sum(p) - e) // s + 1 for n, p, e, s in zip(spatial, pads, extents, strides)]
+    return pads, outs
 
 
-def _patch_index(i, j, kernel, strides, dilation):
-    """Row and column index arrays of the input pixels under output (i, j)."""
-    rows = i * strides[0] + dilation[0] * np.arange(kernel.shape[0])
-    cols = j * strides[1] + dilation[1] * np.arange(kernel.shape[1])
-    return np.ix_(rows, cols)
-
-
-def conv2d(x, kernel, strides=(1, 1), padding="valid", dilation=(1, 1), groups=1,
-           data_format="channels_last"):
-    """out[n, i, j, o] = sum over taps and the group's channels of x * kernel."""
+def _conv_setup(x, kernel, strides, padding, dilation, data_format):
     x = _to_last(np.asarray(x, np.float64), data_format)
     kernel = np.asarray(kernel, np.float64)
-    pads, out_h, out_w = _conv_geometry(x, kernel, strides, padding, dilation)
-    xp = np.pad(x, [(0, 0), *pads, (0, 0)])
-    cin_g, filters = kernel.shape[2:]
-    out = np.zeros((x.shape[0], out_h, out_w, filters))
-    for i in range(out_h):
-        for j in range(out_w):
-            rows, cols = _patch_index(i, j, kernel, strides, dilation)
-            for o in range(filters):
-                g = o // (filters // groups)
-                patch = xp[:, rows, cols, g * cin_g:(g + 1) * cin_g]  # (N, kh, kw, cin_g)
-                out[:, i, j, o] = np.einsum("nhwc,hwc->n", patch, kernel[..., o])
+    rank = kernel.ndim - 2
+    extents = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:rank], dilation)]
+    pads, outs = _pads_and_outputs(x.shape[1:-1], extents, strides, padding)
+    return x, kernel, pads, outs, np.pad(x, [(0, 0), *pads, (0, 0)])
+
+
+def _patch_index(position, kernel, strides, dilation):
+    """Index arrays of the input pixels under one output position."""
+    return np.ix_(*[p * s + d * np.arange(k) for p, s, d, k in zip(position, strides, dilation, kernel.shape)])
+
+
+def _unpad(grad_xp, pads, spatial):
+    return grad_xp[(slice(None), *(slice(before, before + n) for (before, _), n in zip(pads, spatial)))]
+
+
+def conv(x, kernel, strides, padding="valid", dilation=None, groups=1, data_format="channels_last"):
+    """out[n, *o, f] = sum over taps and the group's channels of x * kernel."""
+    dilation = dilation or (1,) * len(strides)
+    x, kernel, pads, outs, xp = _conv_setup(x, kernel, strides, padding, dilation, data_format)
+    cin_g, filters = kernel.shape[-2:]
+    out = np.zeros((x.shape[0], *outs, filters))
+    for position in itertools.product(*map(range, outs)):
+        patch_index = _patch_index(position, kernel, strides, dilation)
+        for o in range(filters):
+            g = o // (filters // groups)
+            patch = xp[(slice(None), *patch_index, slice(g * cin_g, (g + 1) * cin_g))]  # (N, *K, cin_g)
+            out[(slice(None), *position, o)] = np.tensordot(patch, kernel[..., o], axes=kernel.ndim - 1)
     return _from_last(out, data_format)
 
 
-def conv2d_vjp(x, kernel, cotangent, strides=(1, 1), padding="valid", dilation=(1, 1),
-               groups=1, data_format="channels_last"):
-    """Gradients of sum(conv2d(x, kernel) * cotangent) w.r.t. x and kernel."""
-    x = _to_last(np.asarray(x, np.float64), data_format)
+def conv_vjp(x, kernel, cotangent, strides, padding="valid", dilation=None, groups=1, data_format="channels_last"):
+    """Gradients of sum(conv(x, kernel) * cotangent) w.r.t. x and kernel."""
+    dilation = dilation or (1,) * len(strides)
+    x, kernel, pads, outs, xp = _conv_setup(x, kernel, strides, padding, dilation, data_format)
     cotangent = _to_last(np.asarray(cotangent, np.float64), data_format)
-    kernel = np.asarray(kernel, np.float64)
-    pads, out_h, out_w = _conv_geometry(x, kernel, strides, padding, dilation)
-    xp = np.pad(x, [(0, 0), *pads, (0, 0)])
     grad_xp, grad_kernel = np.zeros_like(xp), np.zeros_like(kernel)
-    cin_g, filters = kernel.shape[2:]
-    for i in range(out_h):
-        for j in range(out_w):
-            rows, cols = _patch_index(i, j, kernel, strides, dilation)
-            for o in range(filters):
-                g = o // (filters // groups)
-                channels = slice(g * cin_g, (g + 1) * cin_g)
-                c = cotangent[:, i, j, o]
-                grad_kernel[..., o] += np.einsum("n,nhwc->hwc", c, xp[:, rows, cols, channels])
-                grad_xp[:, rows, cols, channels] += np.einsum("n,hwc->nhwc", c, kernel[..., o])
-    (top, _), (left, _) = pads
-    grad_x = grad_xp[:, top:top + x.shape[1], left:left + x.shape[2]]
-    return _from_last(grad_x, data_format), grad_kernel
+    cin_g, filters = kernel.shape[-2:]
+    for position in itertools.product(*map(range, outs)):
+        patch_index = _patch_index(position, kernel, strides, dilation)
+        for o in range(filters):
+            g = o // (filters // groups)
+            index = (slice(None), *patch_index, slice(g * cin_g, (g + 1) * cin_g))
+            c = cotangent[(slice(None), *position, o)]  # (N,)
+            grad_kernel[..., o] += np.tensordot(c, xp[index], axes=1)
+            grad_xp[index] += np.multiply.outer(c, kernel[..., o])
+    return _from_last(_unpad(grad_xp, pads, x.shape[1:-1]), data_format), grad_kernel
 
 
-def max_pool2d(x, cotangent, pool_size, strides, padding="valid", data_format="channels_last"):
+def _pool_windows(x, pool_size, strides, padding, fill):
+    """The padded input, its pads, and every output position with its window's slices."""
+    pads, outs = _pads_and_outputs(x.shape[1:-1], pool_size, strides, padding)
+    xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill)
+    windows = [(position, tuple(slice(p * s, p * s + w) for p, s, w in zip(position, strides, pool_size)))
+               for position in itertools.product(*map(range, outs))]
+    return xp, pads, outs, windows
+
+
+def max_pool(x, cotangent, pool_size, strides, padding="valid", data_format="channels_last"):
     """The pooled batch, and the VJP of `cotangent`: each window's cotangent
     goes to its first maximal element in row-major order."""
     x = _to_last(np.asarray(x, np.float64), data_format)
     cotangent = _to_last(np.asarray(cotangent, np.float64), data_format)
-    pads = [(0, 0), (0, 0)]
-    if padding == "same":
-        pads = [same_pads(x.shape[1 + a], pool_size[a], strides[a]) for a in (0, 1)]
-    xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=-np.inf)
-    out_h = (xp.shape[1] - pool_size[0]) // strides[0] + 1
-    out_w = (xp.shape[2] - pool_size[1]) // strides[1] + 1
-    out = np.zeros((x.shape[0], out_h, out_w, x.shape[3]))
-    grad_x = np.zeros_like(xp)
-    for i in range(out_h):
-        for j in range(out_w):
-            r, c = i * strides[0], j * strides[1]
-            window = xp[:, r:r + pool_size[0], c:c + pool_size[1]]  # (N, ph, pw, C)
-            flat = window.reshape(x.shape[0], pool_size[0] * pool_size[1], x.shape[3])
-            out[:, i, j] = flat.max(axis=1)
-            first = flat.argmax(axis=1)  # (N, C): argmax returns the first maximum
-            n, ch = np.indices(first.shape)
-            grad_x[n, r + first // pool_size[1], c + first % pool_size[1], ch] += cotangent[:, i, j]
-    (top, _), (left, _) = pads
-    grad_x = grad_x[:, top:top + x.shape[1], left:left + x.shape[2]]
+    xp, pads, outs, windows = _pool_windows(x, pool_size, strides, padding, -np.inf)
+    out = np.zeros((x.shape[0], *outs, x.shape[-1]))
+    grad_xp = np.zeros_like(xp)
+    for position, window in windows:
+        flat = xp[(slice(None), *window)].reshape(x.shape[0], math.prod(pool_size), x.shape[-1])  # (N, taps, C)
+        out[(slice(None), *position)] = flat.max(axis=1)
+        first = flat.argmax(axis=1)  # (N, C): argmax returns the first maximum
+        n, channel = np.indices(first.shape)
+        offsets = np.unravel_index(first, pool_size)
+        grad_xp[(n, *(w.start + o for w, o in zip(window, offsets)), channel)] += cotangent[(slice(None), *position)]
+    grad_x = _unpad(grad_xp, pads, x.shape[1:-1])
+    return _from_last(out, data_format), _from_last(grad_x, data_format)
+
+
+def average_pool(x, cotangent, pool_size, strides, padding="valid", data_format="channels_last"):
+    """The pooled batch (pads not counted), and the VJP of `cotangent`."""
+    x = _to_last(np.asarray(x, np.float64), data_format)
+    cotangent = _to_last(np.asarray(cotangent, np.float64), data_format)
+    xp, pads, outs, windows = _pool_windows(x, pool_size, strides, padding, 0.0)
+    real = np.pad(np.ones(x.shape[1:-1]), pads)  # 1 on input cells, 0 on pads
+    out = np.zeros((x.shape[0], *outs, x.shape[-1]))
+    grad_xp = np.zeros_like(xp)
+    for position, window in windows:
+        count = real[window].sum()
+        out[(slice(None), *position)] = xp[(slice(None), *window)].sum(axis=tuple(range(1, len(window) + 1))) / count
+        grad_xp[(slice(None), *window)] += cotangent[(slice(None), *position)][:, *(None,) * len(window)] / count
+    grad_x = _unpad(grad_xp, pads, x.shape[1:-1])
     return _from_last(out, data_format), _from_last(grad_x, data_format)

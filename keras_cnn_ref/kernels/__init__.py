@@ -1,9 +1,11 @@
 """Pure JAX kernels: convolution and pooling written with explicit `jax.lax` window ops.
 
-Nothing here imports Keras; the layers in `keras_cnn_ref.layers` are thin
-wrappers around these functions.
+Each takes a batch with 1, 2 or 3 spatial axes, as `keras.ops` does. Nothing
+here imports Keras; the layers in `keras_cnn_ref.layers` and the backend
+plugin in `keras_cnn_ref.plugin` are thin wrappers around these functions.
 """
 
-from ._conv import conv2d as conv2d
-from ._pool import max_pool2d as max_pool2d
+from ._conv import conv as conv
+from ._pool import average_pool as average_pool
+from ._pool import max_pool as max_pool
 from ._pool import pool as pool

@@ -27,15 +27,17 @@ import numpy as np
 
 from ._geometry import ConvGeometry, add_windows_back, tap_window
 
-# The band is used when it holds at most this many weights (256 KiB in
-# float32), and the convolution has one group. See docs/performance.md.
+# The band is used for 2-D convolutions with one group whose band holds at
+# most this many weights (256 KiB in float32). See docs/performance.md.
 BAND_MAX_WEIGHTS = 2**16
 
 
 def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry) -> bool:
+    """Whether a 2-D correlation with one group has a band of at most `BAND_MAX_WEIGHTS`."""
+    if len(geometry.window) != 2 or geometry.groups != 1:
+        return False
     kernel_h, _, channels, filters = kernel_shape
-    band_weights = kernel_h * padded_shape[2] * channels * geometry.out_hw[1] * filters
-    return geometry.groups == 1 and band_weights <= BAND_MAX_WEIGHTS
+    return kernel_h * padded_shape[2] * channels * geometry.out_spatial[1] * filters <= BAND_MAX_WEIGHTS
 
 
 class BandedRows:
@@ -43,9 +45,9 @@ class BandedRows:
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.padded_shape, self.kernel_shape, self.geometry = tuple(padded_shape), tuple(kernel_shape), geometry
-        kernel_h, kernel_w = geometry.kernel_hw
+        kernel_h, kernel_w = geometry.window
         (stride_h, stride_w), (dilation_h, dilation_w) = geometry.strides, geometry.dilation
-        out_w = geometry.out_hw[1]
+        out_w = geometry.out_spatial[1]
         # taps[j, w, ow] = 1 where kernel column j of output column ow reads input column w.
         self.taps = np.zeros((kernel_w, padded_shape[2], out_w), np.float32)
         for j in range(kernel_w):
@@ -55,7 +57,7 @@ class BandedRows:
 
     def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
         out = self._rows(padded) @ self._band(kernel)  # (N*OH, OW*F)
-        return out.reshape(self.padded_shape[0], *self.geometry.out_hw, self.kernel_shape[3])  # (N, OH, OW, F)
+        return out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])  # (N, OH, OW, F)
 
     def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
         batch, out_h, out_w, filters = out_grad.shape
@@ -74,7 +76,7 @@ class BandedRows:
     def _rows(self, padded: jax.Array) -> jax.Array:
         """Every kernel row's input rows, side by side: `(N*OH, KH*Wp*C)`."""
         batch, _, width, channels = self.padded_shape
-        out_h = self.geometry.out_hw[0]
+        out_h = self.geometry.out_spatial[0]
         rows = [tap_window(padded, offset, (batch, out_h, width, channels), self.row_strides)
                 for offset in self.row_offsets]  # each (N, OH, Wp, C)
         return jnp.stack(rows, axis=2).reshape(batch * out_h, -1)  # (N*OH, KH*Wp*C)

@@ -1,4 +1,4 @@
-"""The convolution core: a padded channels-last batch, one hand-written VJP.
+"""The convolution core: a padded channels-last batch (1-3 spatial axes), one hand-written VJP.
 
 `correlate` sums, over the kernel's taps, each tap's strided window of the
 already padded input times that tap's weights. The windows are laid side by
@@ -17,6 +17,7 @@ was measured and why these won.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import jax
@@ -32,7 +33,7 @@ IM2COL_CHUNK_BYTES = 8 * 2**20
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def correlate(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> jax.Array:
-    """`(N, Hp, Wp, C) x (KH, KW, C/G, F) -> (N, OH, OW, F)`, no padding added."""
+    """`(N, *Sp, C) x (*K, C/G, F) -> (N, *O, F)`, no padding added."""
     return _run("forward", geometry, padded, kernel)
 
 
@@ -65,24 +66,20 @@ def _run(method: str, geometry: ConvGeometry, padded: jax.Array, kernel: jax.Arr
 
 
 def _tap_windows(padded: jax.Array, geometry: ConvGeometry) -> list[jax.Array]:
-    """Every tap's strided window, grouped: `[(N, OH, OW, G, C/G)] * taps`."""
-    batch, height, width, channels = padded.shape
+    """Every tap's strided window, grouped: `[(N, *O, G, C/G)] * taps`."""
+    batch, *spatial, channels = padded.shape
     groups = geometry.groups
-    grouped = padded.reshape(batch, height, width, groups, channels // groups)  # (N, Hp, Wp, G, C/G)
-    out_shape = (batch, *geometry.out_hw, groups, channels // groups)
-    offsets = window_offsets(geometry.kernel_hw, geometry.dilation)
-    return [tap_window(grouped, (0, i, j, 0, 0), out_shape, (1, *geometry.strides, 1, 1)) for i, j in offsets]
-
-
-def _group_taps(kernel: jax.Array, groups: int) -> jax.Array:
-    """`(KH, KW, C/G, F) -> (T, C/G, G, F/G)`."""
-    return kernel.reshape(-1, kernel.shape[2], groups, kernel.shape[3] // groups)
+    grouped = padded.reshape(batch, *spatial, groups, channels // groups)  # (N, *Sp, G, C/G)
+    out_shape = (batch, *geometry.out_spatial, groups, channels // groups)
+    strides = (1, *geometry.strides, 1, 1)
+    offsets = window_offsets(geometry.window, geometry.dilation)
+    return [tap_window(grouped, (0, *offset, 0, 0), out_shape, strides) for offset in offsets]
 
 
 class _Im2col:
     """Taps laid side by side, so one `dot_general` contracts taps and channels.
 
-    The columns of `b` images are `(b, OH, OW, G, T * C/G)`; the loop over the
+    The columns of `b` images are `(b, *O, G, T * C/G)`; the loop over the
     batch takes the largest `b` dividing it whose columns fit
     `IM2COL_CHUNK_BYTES`. The backward pass rebuilds each chunk's columns
     rather than keeping all of them.
@@ -90,38 +87,44 @@ class _Im2col:
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.geometry = geometry
-        self.offsets = window_offsets(geometry.kernel_hw, geometry.dilation)
-        _, _, self.group_channels, filters = kernel_shape
+        self.rank = len(geometry.window)
+        self.offsets = window_offsets(geometry.window, geometry.dilation)
+        *_, self.group_channels, filters = kernel_shape
         self.group_filters = filters // geometry.groups
-        out_h, out_w = geometry.out_hw
-        image_bytes = out_h * out_w * len(self.offsets) * padded_shape[3] * 4  # float32 columns
+        image_bytes = math.prod(geometry.out_spatial) * len(self.offsets) * padded_shape[-1] * 4  # float32 columns
         batch = padded_shape[0]
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
         self.chunk = max(fitting, default=1)
 
     def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
         weights = self._weights(kernel)
+        group_axis, column_axis = self.rank + 1, self.rank + 2
 
         def chunk_out(padded_chunk):
-            out = lax.dot_general(self._columns(padded_chunk), weights, (((4,), (1,)), ((3,), (0,))))  # (G, b, OH, OW, F/G)
-            return jnp.moveaxis(out, 0, 3).reshape(*out.shape[1:4], -1)  # (b, OH, OW, F)
+            out = lax.dot_general(self._columns(padded_chunk), weights,
+                                  (((column_axis,), (1,)), ((group_axis,), (0,))))  # (G, b, *O, F/G)
+            out = jnp.moveaxis(out, 0, group_axis)  # (b, *O, G, F/G)
+            return out.reshape(*out.shape[:group_axis], -1)  # (b, *O, F)
 
         return self._scan(lambda _, chunk: (None, chunk_out(*chunk)), None, padded)[1]
 
     def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
         weights = self._weights(kernel)
+        positions, group_axis = tuple(range(self.rank + 1)), self.rank + 1  # (b, *O) and G
 
         def chunk_grads(weights_grad, chunk):
             padded_chunk, grad_chunk = chunk
-            grouped = grad_chunk.reshape(*grad_chunk.shape[:3], self.geometry.groups, -1)  # (b, OH, OW, G, F/G)
+            grouped = grad_chunk.reshape(*grad_chunk.shape[:-1], self.geometry.groups, -1)  # (b, *O, G, F/G)
             columns = self._columns(padded_chunk)
-            weights_grad += lax.dot_general(columns, grouped, (((0, 1, 2), (0, 1, 2)), ((3,), (3,))))  # (G, T*C/G, F/G)
-            columns_grad = lax.dot_general(grouped, weights, (((4,), (2,)), ((3,), (0,))))  # (G, b, OH, OW, T*C/G)
+            weights_grad += lax.dot_general(columns, grouped, ((positions, positions),
+                                                                ((group_axis,), (group_axis,))))  # (G, T*C/G, F/G)
+            columns_grad = lax.dot_general(grouped, weights, (((group_axis + 1,), (2,)),
+                                                              ((group_axis,), (0,))))  # (G, b, *O, T*C/G)
             return weights_grad, self._overlap_add(columns_grad, padded_chunk.shape)
 
         weights_grad, padded_grad = self._scan(chunk_grads, jnp.zeros_like(weights), padded, out_grad)
         per_tap = weights_grad.reshape(self.geometry.groups, len(self.offsets), self.group_channels, -1)
-        kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (KH, KW, C/G, F)
+        kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (*K, C/G, F)
         return padded_grad, kernel_grad
 
     def _scan(self, step: Callable, init, *batches: jax.Array):
@@ -133,18 +136,20 @@ class _Im2col:
         return carry, outs.reshape(-1, *outs.shape[2:])  # (N, ...)
 
     def _weights(self, kernel: jax.Array) -> jax.Array:
-        taps = _group_taps(kernel, self.geometry.groups)  # (T, C/G, G, F/G)
-        return taps.transpose(2, 0, 1, 3).reshape(self.geometry.groups, -1, self.group_filters)  # (G, T*C/G, F/G)
+        groups = self.geometry.groups
+        taps = kernel.reshape(-1, self.group_channels, groups, self.group_filters)  # (T, C/G, G, F/G)
+        return taps.transpose(2, 0, 1, 3).reshape(groups, -1, self.group_filters)  # (G, T*C/G, F/G)
 
     def _columns(self, padded_chunk: jax.Array) -> jax.Array:
-        columns = jnp.stack(_tap_windows(padded_chunk, self.geometry), axis=-2)  # (b, OH, OW, G, T, C/G)
-        return columns.reshape(*columns.shape[:4], -1)  # (b, OH, OW, G, T*C/G)
+        columns = jnp.stack(_tap_windows(padded_chunk, self.geometry), axis=-2)  # (b, *O, G, T, C/G)
+        return columns.reshape(*columns.shape[:-2], -1)  # (b, *O, G, T*C/G)
 
     def _overlap_add(self, columns_grad: jax.Array, padded_shape: Sequence[int]) -> jax.Array:
         """Adds every tap's column gradient back where its window was read."""
-        groups, batch, out_h, out_w, _ = columns_grad.shape
-        per_tap = columns_grad.reshape(groups, batch, out_h, out_w, len(self.offsets), self.group_channels)
-        per_tap = per_tap.transpose(1, 2, 3, 4, 0, 5).reshape(batch, out_h, out_w, len(self.offsets), -1)  # (b, OH, OW, T, C)
-        windows = [per_tap[:, :, :, t] for t in range(len(self.offsets))]
-        offsets = [(0, i, j, 0) for i, j in self.offsets]
-        return add_windows_back(windows, offsets, (1, *self.geometry.strides, 1), padded_shape)  # (b, Hp, Wp, C)
+        groups, batch, *out_spatial, _ = columns_grad.shape
+        per_tap = columns_grad.reshape(groups, batch, *out_spatial, len(self.offsets), self.group_channels)
+        order = (*range(1, self.rank + 3), 0, self.rank + 3)  # G moves next to C/G
+        per_tap = per_tap.transpose(order).reshape(batch, *out_spatial, len(self.offsets), -1)  # (b, *O, T, C)
+        windows = [per_tap[..., t, :] for t in range(len(self.offsets))]
+        offsets = [(0, *offset, 0) for offset in self.offsets]
+        return add_windows_back(windows, offsets, (1, *self.geometry.strides, 1), padded_shape)  # (b, *Sp, C)

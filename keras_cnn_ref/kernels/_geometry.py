@@ -19,15 +19,21 @@ Pads = tuple[tuple[int, int], ...]
 
 PADDINGS = ("valid", "same")
 
+# Ranks of a batch with 1, 2 or 3 spatial axes.
+SPATIAL_RANKS = (3, 4, 5)
+
 
 class ConvGeometry(NamedTuple):
-    """The static shape of one 2-D correlation over an already padded input."""
+    """The static shape of one N-D correlation over an already padded input.
 
-    kernel_hw: tuple[int, int]
-    strides: tuple[int, int]
-    dilation: tuple[int, int]
+    Every field but `groups` has one entry per spatial axis.
+    """
+
+    window: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation: tuple[int, ...]
     groups: int
-    out_hw: tuple[int, int]
+    out_spatial: tuple[int, ...]
 
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -84,12 +90,20 @@ def channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else 1
 
 
-def check_rank(x: jax.Array, ndim: int, name: str) -> None:
-    if x.ndim != ndim:
+def check_rank(x: jax.Array, ndims: Sequence[int], name: str) -> None:
+    """Raises a ValueError unless `x.ndim` is one of `ndims`."""
+    if x.ndim not in ndims:
+        expected = " or ".join(map(str, ndims))
         raise ValueError(
-            f"`{name}` must have rank {ndim} (batch, spatial..., channels). "
+            f"`{name}` must have rank {expected} (batch, spatial..., channels). "
             f"Received: {name}.shape={tuple(x.shape)}"
         )
+
+
+def spatial_rank(x: jax.Array) -> int:
+    """The number of spatial axes of a batch: 1, 2 or 3 (a ValueError otherwise)."""
+    check_rank(x, SPATIAL_RANKS, "x")
+    return x.ndim - 2
 
 
 def window_pads(size: int, window: int, stride: int, padding: str) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Pooling: one generic window reduction, and max pooling on top of it."""
+"""Pooling in 1, 2 or 3 spatial dimensions: one generic window reduction, and
+max and average pooling on top of it."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from ._geometry import (
     Pads,
-    check_rank,
     lowest,
     normalize_data_format,
     normalize_padding,
     ntuple,
     output_size,
     spatial_axes,
+    spatial_rank,
     tap_window,
     window_offsets,
     window_pads,
@@ -53,14 +55,13 @@ def pool(
 
 def pool_geometry(
     x: jax.Array,
-    rank: int,
     pool_size: int | Sequence[int],
     strides: int | Sequence[int] | None,
     padding: str,
     data_format: str,
 ) -> Geometry:
     """Validated window, strides and pads of a pooling, over every axis of `x`."""
-    check_rank(x, rank + 2, "x")
+    rank = spatial_rank(x)
     pool_size = ntuple(pool_size, rank, "pool_size")
     strides = pool_size if strides is None else ntuple(strides, rank, "strides")
     padding = normalize_padding(padding)
@@ -79,7 +80,7 @@ def pool_geometry(
     return tuple(window), tuple(full_strides), tuple(pads)
 
 
-def max_pool2d(
+def max_pool(
     x: jax.Array,
     *,
     pool_size: int | Sequence[int] = 2,
@@ -87,7 +88,7 @@ def max_pool2d(
     padding: str = "valid",
     data_format: str = "channels_last",
 ) -> jax.Array:
-    """2-D max pooling with Keras's semantics (`keras.ops.max_pool`).
+    """Max pooling with Keras's semantics (`keras.ops.max_pool`), 1-D to 3-D.
 
     Padding cells hold -inf, so they never win a window. The gradient of each
     window goes to one element, the one XLA's (and so built-in Keras's)
@@ -95,10 +96,11 @@ def max_pool2d(
     order.
 
     Args:
-        x: input batch (any array-like), `(batch, height, width, channels)` for
-            `"channels_last"` or `(batch, channels, height, width)`.
-        pool_size: int or pair, the window size.
-        strides: int or pair; `None` means `pool_size`.
+        x: input batch (any array-like), `(batch, *spatial, channels)` for
+            `"channels_last"` or `(batch, channels, *spatial)`, with 1, 2 or
+            3 spatial axes.
+        pool_size: int or tuple (one per spatial axis), the window size.
+        strides: int or tuple; `None` means `pool_size`.
         padding: `"valid"` or `"same"` (case-insensitive), the odd pad after.
         data_format: `"channels_last"` or `"channels_first"`.
 
@@ -107,12 +109,48 @@ def max_pool2d(
 
     Example:
     >>> x = jnp.array([[1.0, 2.0, 5.0], [4.0, 3.0, 0.0], [7.0, 8.0, 9.0]])
-    >>> max_pool2d(x.reshape(1, 3, 3, 1), pool_size=2)[0, :, :, 0]
+    >>> max_pool(x.reshape(1, 3, 3, 1), pool_size=2)[0, :, :, 0]
     Array([[4.]], dtype=float32)
     """
     x = jnp.asarray(x)
-    geometry = pool_geometry(x, 2, pool_size, strides, padding, data_format)
-    return _jit_max_pool(x, *geometry)
+    return _jit_max_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format))
+
+
+def average_pool(
+    x: jax.Array,
+    *,
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+    data_format: str = "channels_last",
+) -> jax.Array:
+    """Average pooling with Keras's semantics (`keras.ops.average_pool`), 1-D to 3-D.
+
+    Each window's sum is divided by the number of input cells it covers: with
+    `"same"` padding the pads are not counted. Arguments as `max_pool`'s.
+
+    Example:
+    >>> x = jnp.arange(1.0, 6.0).reshape(1, 5, 1)
+    >>> average_pool(x, pool_size=2, padding="same")[0, :, 0]  # the last window holds 5 alone
+    Array([1.5, 3.5, 5. ], dtype=float32)
+    """
+    x = jnp.asarray(x)
+    return _jit_average_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format))
+
+
+def window_counts(shape: Sequence[int], window: Sequence[int], strides: Sequence[int], pads: Pads) -> np.ndarray:
+    """How many cells of an unpadded `shape` each window covers, broadcastable to the output.
+
+    >>> window_counts((5,), (2,), (2,), ((0, 1),))
+    array([2., 2., 1.])
+    """
+    counts = np.ones((1,) * len(shape))
+    for axis, (size, width, stride, (before, _)) in enumerate(zip(shape, window, strides, pads)):
+        starts = np.arange(output_size(size, width, stride, pads[axis])) * stride - before
+        covered = np.minimum(starts + width, size) - np.maximum(starts, 0)  # (O,)
+        if width > 1:
+            counts = counts * covered.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+    return counts
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
@@ -154,3 +192,11 @@ def _jit_max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...
         return _max_pool(x, window, strides, pads)
     wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
     return _max_pool(wide, window, strides, pads).astype(x.dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _jit_average_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads) -> jax.Array:
+    # Sums of 16-bit floats are taken in float32 and rounded once.
+    wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    sums = pool(wide, jnp.zeros((), wide.dtype), lax.add, window, strides, pads)
+    return (sums / window_counts(x.shape, window, strides, pads).astype(wide.dtype)).astype(x.dtype)

@@ -1,20 +1,78 @@
-"""`Conv2D`: Keras's own layer class, with this project's convolution kernel."""
+"""`Conv1D`, `Conv2D` and `Conv3D`: Keras's own layer classes, with this project's convolution kernel."""
 
 from keras_cnn_ref import kernels
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 
 keras = import_keras_on_jax()
+register = keras.saving.register_keras_serializable(package="keras_cnn_ref")
 
 
-@keras.saving.register_keras_serializable(package="keras_cnn_ref")
-class Conv2D(keras.layers.Conv2D):
+class KernelConv:
+    """Mixin for Keras's convolution layers: only `convolution_op` changes.
+
+    Placed before a `keras.layers.ConvND` in the bases, it leaves arguments,
+    validation, weights (names, shapes, order), `get_config`, LoRA,
+    regularizers, constraints and dtype policies to Keras. The math is
+    `keras_cnn_ref.kernels.conv`: one strided window of the padded input per
+    kernel tap, contracted with that tap's weights and summed.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        return kernels.conv(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding="valid" if self.padding == "causal" else self.padding,  # Conv1D pads causal inputs in `call`
+            dilation_rate=self.dilation_rate,
+            groups=self.groups,
+            data_format=self.data_format,
+        )
+
+
+_SHARED_ARGS = """activation, use_bias, kernel_initializer, bias_initializer,
+        kernel_regularizer, bias_regularizer, activity_regularizer,
+        kernel_constraint, bias_constraint, lora_rank, lora_alpha, and
+        `**kwargs` (`name`, `dtype`, ...): exactly as Keras's layer."""
+
+
+@register
+class Conv1D(KernelConv, keras.layers.Conv1D):
+    """1-D convolution layer: a drop-in `keras.layers.Conv1D` on explicit kernels.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or 1-tuple, the length of the window.
+        strides: int or 1-tuple; `strides > 1` excludes `dilation_rate > 1`.
+        padding: `"valid"`, `"same"` or `"causal"` (case-insensitive):
+            "causal" pads `(kernel_size - 1) * dilation_rate` zeros before
+            the sequence only, so `output[t]` never sees `input[t + 1:]`.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+        dilation_rate: int or 1-tuple, the spacing of the kernel taps.
+        groups: int dividing both the input channels and `filters`.
+        {shared}
+
+    Input shape:
+        `(batch, steps, channels)` for `"channels_last"`,
+        `(batch, channels, steps)` for `"channels_first"`.
+
+    Output shape:
+        `(batch, new_steps, filters)` (or channels first).
+
+    Example:
+    >>> Conv1D(4, 3, padding="causal")(np.zeros((2, 10, 3), "float32")).shape
+    (2, 10, 4)
+    """
+
+    def call(self, inputs):
+        if self.padding == "causal":
+            inputs = keras.ops.pad(inputs, self._compute_causal_padding())
+        # Keras's Conv1D.call calls `ops.conv` itself; BaseConv's calls `convolution_op`.
+        return super(keras.layers.Conv1D, self).call(inputs)
+
+
+@register
+class Conv2D(KernelConv, keras.layers.Conv2D):
     """2-D convolution layer: a drop-in `keras.layers.Conv2D` on explicit kernels.
-
-    It subclasses `keras.layers.Conv2D` and replaces only `convolution_op`, so
-    arguments, validation, weights (names, shapes, order), `get_config`, LoRA,
-    regularizers, constraints and dtype policies are Keras's own. The math is
-    `keras_cnn_ref.kernels.conv2d`: one strided window of the padded input
-    per kernel tap, contracted with that tap's weights and summed.
 
     Args:
         filters: int, the number of output channels.
@@ -25,10 +83,7 @@ class Conv2D(keras.layers.Conv2D):
         data_format: `"channels_last"` (default) or `"channels_first"`.
         dilation_rate: int or pair, the spacing of the kernel taps.
         groups: int dividing both the input channels and `filters`.
-        activation, use_bias, kernel_initializer, bias_initializer,
-        kernel_regularizer, bias_regularizer, activity_regularizer,
-        kernel_constraint, bias_constraint, lora_rank, lora_alpha, and
-        `**kwargs` (`name`, `dtype`, ...): exactly as `keras.layers.Conv2D`.
+        {shared}
 
     Input shape:
         `(batch, rows, cols, channels)` for `"channels_last"`,
@@ -47,13 +102,33 @@ class Conv2D(keras.layers.Conv2D):
     40
     """
 
-    def convolution_op(self, inputs, kernel):
-        return kernels.conv2d(
-            inputs,
-            kernel,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            groups=self.groups,
-            data_format=self.data_format,
-        )
+
+@register
+class Conv3D(KernelConv, keras.layers.Conv3D):
+    """3-D convolution layer: a drop-in `keras.layers.Conv3D` on explicit kernels.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or triple, the depth, height and width of the window.
+        strides: int or triple; `strides > 1` excludes `dilation_rate > 1`.
+        padding: `"valid"` or `"same"` (case-insensitive), the odd pad after.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+        dilation_rate: int or triple, the spacing of the kernel taps.
+        groups: int dividing both the input channels and `filters`.
+        {shared}
+
+    Input shape:
+        `(batch, depth, rows, cols, channels)` for `"channels_last"`,
+        `(batch, channels, depth, rows, cols)` for `"channels_first"`.
+
+    Output shape:
+        `(batch, new_depth, new_rows, new_cols, filters)` (or channels first).
+
+    Example:
+    >>> Conv3D(2, 3, padding="same")(np.zeros((1, 4, 5, 6, 3), "float32")).shape
+    (1, 4, 5, 6, 2)
+    """
+
+
+for _layer in (Conv1D, Conv2D, Conv3D):
+    _layer.__doc__ = _layer.__doc__.replace("{shared}", _SHARED_ARGS)

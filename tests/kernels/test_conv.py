@@ -1,4 +1,4 @@
-"""`conv2d` against the float64 reference, and under JAX's transformations."""
+"""`conv` against the float64 reference, and under JAX's transformations."""
 
 import itertools
 
@@ -8,32 +8,36 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.compat.compare import TOLERANCES, compare
-from keras_cnn_ref.kernels import conv2d
+from keras_cnn_ref.kernels import conv
 from keras_cnn_ref.kernels import _banded, _correlate
 from keras_cnn_ref.kernels._geometry import ConvGeometry
 from tests import reference
 
 
-def random_cases(count, seed=0):
-    """Configurations drawn over every argument."""
+BIG_KERNELS = {1: (9,), 2: (6, 5), 3: (3, 3, 2)}  # 9, 30 and 18 taps
+
+
+def random_cases(count, seed=0, rank=2):
+    """Configurations with `rank` spatial axes, drawn over every argument."""
     rng = np.random.default_rng(seed)
     cases = []
     for index in range(count):
         groups = int(rng.integers(1, 4))
-        strides = tuple(int(s) for s in rng.integers(1, 4, size=2))
+        strides = tuple(int(s) for s in rng.integers(1, 4, size=rank))
         dilated = index % 3 == 0
-        kernel = tuple(int(k) for k in rng.integers(1, 5, size=2))
+        kernel = tuple(int(k) for k in rng.integers(1, 5 if rank < 3 else 4, size=rank))
         if index % 5 == 0:
-            kernel = (6, 5)  # 30 taps
+            kernel = BIG_KERNELS[rank]
         group_channels, group_filters = (12, 12) if index % 2 else (2, 3)
-        dilation = tuple(int(d) for d in rng.integers(1, 3, size=2)) if dilated else (1, 1)
+        dilation = tuple(int(d) for d in rng.integers(1, 3, size=rank)) if dilated else (1,) * rank
         extents = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
-        spatial = [int(n) + e - 1 for n, e in zip(rng.integers(2, 8, size=2), extents)]  # the kernel fits
+        sizes = rng.integers(2, 8 if rank < 3 else 5, size=rank)
+        spatial = [int(n) + e - 1 for n, e in zip(sizes, extents)]  # the kernel fits
         case = {
-            "id": f"case{index}",
+            "id": f"{rank}d-case{index}",
             "shape": (int(rng.integers(0, 3)), *spatial, group_channels * groups),
             "kernel": (*kernel, group_channels, group_filters * groups),
-            "strides": (1, 1) if dilated else strides,
+            "strides": (1,) * rank if dilated else strides,
             "padding": str(rng.choice(["valid", "same", "SAME"])),
             "dilation_rate": dilation,
             "groups": groups,
@@ -47,7 +51,7 @@ def random_cases(count, seed=0):
 def _draw(rng, case):
     shape = case["shape"]
     if case["data_format"] == "channels_first":
-        shape = (shape[0], shape[3], *shape[1:3])
+        shape = (shape[0], shape[-1], *shape[1:-1])
     x = jnp.asarray(rng.standard_normal(shape), case["dtype"])
     kernel = jnp.asarray(rng.standard_normal(case["kernel"]), case["dtype"])
     return x, kernel
@@ -76,23 +80,33 @@ def im2col_only(monkeypatch):
     jax.clear_caches()
 
 
-@pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
-def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
+def _check_against_reference(case, rng):
     x, kernel = _draw(rng, case)
     args = {k: case[k] for k in ("strides", "padding", "dilation_rate", "groups", "data_format")}
     ref_args = {"strides": case["strides"], "padding": case["padding"].lower(), "dilation": case["dilation_rate"],
                 "groups": case["groups"], "data_format": case["data_format"]}
-    ref_out = reference.conv2d(x, kernel, **ref_args)
+    ref_out = reference.conv(x, kernel, **ref_args)
     cotangent = jnp.asarray(rng.standard_normal(ref_out.shape), case["dtype"])
-    out, vjp = jax.vjp(lambda a, b: conv2d(a, b, **args), x, kernel)
+    out, vjp = jax.vjp(lambda a, b: conv(a, b, **args), x, kernel)
     grad_x, grad_kernel = vjp(cotangent)
-    ref_grad_x, ref_grad_kernel = reference.conv2d_vjp(x, kernel, cotangent, **ref_args)
+    ref_grad_x, ref_grad_kernel = reference.conv_vjp(x, kernel, cotangent, **ref_args)
     tolerance = TOLERANCES[case["dtype"]]
     for name, ours, ref in [("output", out, ref_out), ("grad x", grad_x, ref_grad_x),
                             ("grad kernel", grad_kernel, ref_grad_kernel)]:
         assert ours.dtype == x.dtype, name
         result = compare(ours, ref, tolerance)
         assert result.ok, f"{name}: {result}"
+
+
+@pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
+def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
+    _check_against_reference(case, rng)
+
+
+@pytest.mark.parametrize("case", random_cases(16, seed=1, rank=1) + random_cases(16, seed=3, rank=3),
+                         ids=lambda case: case["id"])
+def test_1d_and_3d_forward_and_vjp_match_float64_reference(case, rng):
+    _check_against_reference(case, rng)
 
 
 @pytest.mark.parametrize("x_shape, kernel_shape, groups, chosen", [
@@ -103,8 +117,8 @@ def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
     ((8, 13, 13, 4), (3, 3, 2, 8), 2, "_Im2col"),  # groups
 ])
 def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, groups, chosen):
-    out_hw = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
-    geometry = ConvGeometry(kernel_shape[:2], (1, 1), (1, 1), groups, out_hw)
+    out_spatial = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
+    geometry = ConvGeometry(kernel_shape[:2], (1, 1), (1, 1), groups, out_spatial)
     assert _banded.uses_band(x_shape, kernel_shape, geometry) == (chosen == "BandedRows")
 
 
@@ -112,9 +126,9 @@ def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, gro
 def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_hw, groups, im2col_only):
     """Taps and channels contract together, in one `dot_general` per pass."""
     x, kernel = jnp.ones((2, 9, 9, 4)), jnp.ones((*kernel_hw, 4 // groups, 6))
-    conv = lambda a, b: conv2d(a, b, groups=groups)  # noqa: E731
-    assert str(jax.make_jaxpr(conv)(x, kernel)).count("dot_general[") == 1
-    backward = jax.make_jaxpr(lambda a, b: jax.vjp(conv, a, b)[1](jnp.ones((2, 9 - kernel_hw[0] + 1,
+    grouped = lambda a, b: conv(a, b, groups=groups)  # noqa: E731
+    assert str(jax.make_jaxpr(grouped)(x, kernel)).count("dot_general[") == 1
+    backward = jax.make_jaxpr(lambda a, b: jax.vjp(grouped, a, b)[1](jnp.ones((2, 9 - kernel_hw[0] + 1,
                                                                           9 - kernel_hw[1] + 1, 6))))(x, kernel)
     assert str(backward).count("dot_general[") == 3  # the forward pass, then the kernel and input gradients
 
@@ -122,7 +136,7 @@ def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_h
 def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_only):
     x = jnp.asarray(rng.standard_normal((6, 9, 9, 16)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 16, 16)), jnp.float32)
-    loss = lambda a, b: jnp.sum(jnp.sin(conv2d(a, b, strides=2, padding="same")))  # noqa: E731
+    loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b, strides=2, padding="same")))  # noqa: E731
     whole = jax.value_and_grad(loss, (0, 1))(x, kernel)
     monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 2 * 5 * 5 * 9 * 16 * 4)  # two images' columns
     jax.clear_caches()
@@ -135,14 +149,14 @@ def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_
 def test_is_cross_correlation_not_flipped_convolution():
     x = jnp.zeros((1, 3, 3, 1)).at[0, 1, 1, 0].set(1.0)  # a single 1 in the centre
     kernel = jnp.arange(9.0).reshape(3, 3, 1, 1)
-    out = conv2d(x, kernel, padding="same")[0, :, :, 0]
+    out = conv(x, kernel, padding="same")[0, :, :, 0]
     # Correlation of an impulse reproduces the kernel rotated by 180 degrees.
     np.testing.assert_array_equal(out, kernel[::-1, ::-1, 0, 0])
 
 
 def test_same_padding_puts_the_odd_pad_after():
     x = jnp.arange(1.0, 5.0).reshape(1, 1, 4, 1)  # one row: 1 2 3 4
-    out = conv2d(x, jnp.ones((1, 2, 1, 1)), padding="same")  # even kernel: total pad 1
+    out = conv(x, jnp.ones((1, 2, 1, 1)), padding="same")  # even kernel: total pad 1
     np.testing.assert_array_equal(out[0, 0, :, 0], [3.0, 5.0, 7.0, 4.0])  # pad on the right
 
 
@@ -156,22 +170,22 @@ def test_second_order_gradient_matches_xla(rng):
     def grad_norm(conv):
         return jax.grad(lambda a, b: jnp.sum(jax.grad(lambda a: jnp.sum(jnp.tanh(conv(a, b))))(a) ** 2), 1)
 
-    assert compare(grad_norm(lambda a, b: conv2d(a, b, padding="same"))(x, kernel),
+    assert compare(grad_norm(lambda a, b: conv(a, b, padding="same"))(x, kernel),
                    grad_norm(xla)(x, kernel), 1e-5).ok
 
 
 def test_vmap_equals_a_loop_over_the_mapped_axis(rng):
     xs = jnp.asarray(rng.standard_normal((3, 2, 7, 7, 4)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 2, 4)), jnp.float32)
-    mapped = jax.vmap(lambda x: conv2d(x, kernel, strides=2, groups=2))(xs)
-    looped = jnp.stack([conv2d(x, kernel, strides=2, groups=2) for x in xs])
+    mapped = jax.vmap(lambda x: conv(x, kernel, strides=2, groups=2))(xs)
+    looped = jnp.stack([conv(x, kernel, strides=2, groups=2) for x in xs])
     np.testing.assert_allclose(mapped, looped, rtol=1e-6, atol=1e-6)
 
 
 def test_jit_and_eager_agree_and_forward_mode_is_refused_by_name(rng):
     x = jnp.asarray(rng.standard_normal((2, 8, 8, 3)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 3, 5)), jnp.float32)
-    f = lambda a: conv2d(a, kernel, padding="same", dilation_rate=2)  # noqa: E731
+    f = lambda a: conv(a, kernel, padding="same", dilation_rate=2)  # noqa: E731
     np.testing.assert_array_equal(jax.jit(f)(x), f(x))
     # The backward pass is written out (a custom VJP), so JAX has no forward mode for it.
     with pytest.raises(TypeError, match="forward-mode"):
@@ -187,8 +201,8 @@ BAD_ARGUMENTS = [
     {"id": "groups-mismatch", "kwargs": {"groups": 2}, "match": "groups"},
     {"id": "zero-groups", "kwargs": {"groups": 0}, "match": "groups"},
     {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "no output positions"},
-    {"id": "input-rank", "shape": (8, 8, 4), "match": "rank 4"},
-    {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "rank 4"},
+    {"id": "input-rank", "shape": (8, 8, 4, 4, 4, 4), "match": "rank 3 or 4 or 5"},
+    {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "`kernel` must have rank 4"},
 ]
 
 
@@ -196,11 +210,11 @@ BAD_ARGUMENTS = [
 def test_bad_arguments_raise_value_error_naming_them(case):
     x = jnp.ones(case.get("shape", (1, 8, 8, 4)))
     with pytest.raises(ValueError, match=case["match"]):
-        conv2d(x, jnp.ones(case.get("kernel", (3, 3, 4, 2))), **case.get("kwargs", {}))
+        conv(x, jnp.ones(case.get("kernel", (3, 3, 4, 2))), **case.get("kwargs", {}))
 
 
 def test_empty_batch_gives_empty_output():
-    out = conv2d(jnp.ones((0, 8, 8, 4)), jnp.ones((3, 3, 4, 2)), strides=2)
+    out = conv(jnp.ones((0, 8, 8, 4)), jnp.ones((3, 3, 4, 2)), strides=2)
     assert out.shape == (0, 3, 3, 2)
 
 
@@ -208,7 +222,7 @@ def test_grid_covers_every_argument():
     cases = random_cases(40)
     for key in ("padding", "data_format", "groups", "dtype"):
         assert len({str(case[key]) for case in cases}) > 1, key
-    assert any(case["dilation_rate"] != (1, 1) for case in cases)
+    assert any(max(case["dilation_rate"]) > 1 for case in cases)
     assert any(max(case["strides"]) == 3 for case in cases)
     assert {case["shape"][1] % 2 for case in cases} == {0, 1}
     assert not any(itertools.chain.from_iterable(
@@ -227,7 +241,7 @@ def test_a_non_finite_input_spreads_only_as_far_as_its_windows(poison, rng):
         return jax.lax.conv_general_dilated(a, b, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
     cotangent = jnp.asarray(rng.standard_normal((2, 10, 10, 4)), jnp.float32)
-    ours_out, ours_vjp = jax.vjp(conv2d, jnp.asarray(x), kernel)
+    ours_out, ours_vjp = jax.vjp(conv, jnp.asarray(x), kernel)
     xla_out, xla_vjp = jax.vjp(xla, jnp.asarray(x), kernel)
     for ours, expected in [(ours_out, xla_out), *zip(ours_vjp(cotangent), xla_vjp(cotangent))]:
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))

@@ -1,12 +1,15 @@
-"""`Conv2D` beyond the conformance suite's tables: losses, initializers, constraints, LoRA.
+"""The convolution layers beyond the conformance suite's tables: losses, initializers, constraints, LoRA, 1-D and 3-D.
 
 The argument grid, edge cases, errors and serialization run in `compat/`.
 """
 
 import keras
 import numpy as np
+import pytest
 
-from keras_cnn_ref import Conv2D
+import keras_cnn_ref.layers
+from keras_cnn_ref.compat.harness import check_layer
+from keras_cnn_ref.layers import Conv2D
 
 
 def test_regularizers_add_the_same_losses_as_builtin(rng):
@@ -55,3 +58,26 @@ def test_lora_can_be_enabled_after_build_and_serializes_like_builtin():
         layer.enable_lora(2)
     assert [w.path for w in ours.trainable_weights] == [w.path for w in builtin.trainable_weights]
     assert ours.get_config() == builtin.get_config()
+
+
+@pytest.mark.parametrize("layer, config, shape", [
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 11, 3)),
+    ("Conv1D", {"filters": 6, "kernel_size": 4, "strides": 2, "padding": "same", "groups": 3,
+                "data_format": "channels_first"}, (2, 3, 10)),
+    ("Conv3D", {"filters": 4, "kernel_size": (3, 2, 2), "strides": (1, 2, 1), "padding": "same"}, (2, 5, 6, 4, 2)),
+    ("Conv3D", {"filters": 4, "kernel_size": 2, "dilation_rate": 2, "groups": 2, "data_format": "channels_first",
+                "activation": "relu"}, (1, 4, 5, 5, 6)),
+], ids=["1d-causal-dilated", "1d-groups-channels-first", "3d-same-strided", "3d-dilated-groups-channels-first"])
+def test_1d_and_3d_match_builtin_with_copied_weights(layer, config, shape, rng):
+    x = rng.standard_normal(shape).astype("float32")
+    results = check_layer(getattr(keras_cnn_ref.layers, layer), getattr(keras.layers, layer), config, x, 1e-5)
+    assert all(result.ok for result in results.values()), results
+
+
+def test_causal_output_never_sees_the_future(rng):
+    layer = keras_cnn_ref.layers.Conv1D(2, 3, padding="causal", dilation_rate=2)
+    x = rng.standard_normal((1, 12, 3)).astype("float32")
+    changed = x.copy()
+    changed[:, 7:] += 1.0  # only steps from 7 on
+    difference = np.abs(np.asarray(layer(changed)) - np.asarray(layer(x))).sum(axis=(0, 2))
+    assert (difference[:7] == 0).all() and (difference[7:] > 0).all()

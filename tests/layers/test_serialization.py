@@ -1,14 +1,26 @@
-"""The layers serialize under this package's registered names.
+"""The layers serialize under this package's registered names, which are Keras's class names.
 
 Configs, weight files and `.keras` files are compared with built-in Keras's
 in `compat/` (section "serialization").
 """
 
 import keras
+import pytest
 
-from keras_cnn_ref import Conv2D, MaxPooling2D
+from keras_cnn_ref import layers
+
+NAMES = ["Conv1D", "Conv2D", "Conv3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+         "AveragePooling2D", "AveragePooling3D"]
 
 
-def test_serialized_layers_name_this_package():
-    assert keras.saving.serialize_keras_object(Conv2D(2, 3))["registered_name"] == "keras_cnn_ref>Conv2D"
-    assert keras.saving.serialize_keras_object(MaxPooling2D())["registered_name"] == "keras_cnn_ref>MaxPooling2D"
+def test_every_layer_is_exported():
+    assert sorted(name for name in vars(layers) if not name.startswith("_") and name[0].isupper()) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_serialized_layers_name_this_package_and_keep_keras_class_names(name):
+    cls = getattr(layers, name)
+    assert cls.__name__ == name and issubclass(cls, getattr(keras.layers, name))
+    layer = cls(2, 3) if name.startswith("Conv") else cls(2)
+    assert keras.saving.serialize_keras_object(layer)["registered_name"] == f"keras_cnn_ref>{name}"
+    assert type(keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))) is cls

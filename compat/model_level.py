@@ -1,0 +1,106 @@
+"""Section "model_level": whole Keras models on the backend plugin, against built-in Keras.
+
+Each case builds one model from Keras's own layers (keras.applications models
+and 1-D, 2-D and 3-D conv/pool stacks), computes its output and the VJP of a
+random cotangent with respect to every weight and the input, once on
+built-in Keras and once with `keras_cnn_ref.plugin` enabled, and compares
+them within 1e-4 (normwise relative). While the plugin is on, XLA's
+convolution and `reduce_window` refuse to run; the case checks that the
+refusal does stop built-in Keras, and that no XLA window op was traced.
+
+This section checks `keras_cnn_ref.plugin`, whatever layers are given to the runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import jax
+import jax.extend
+
+from keras_cnn_ref import plugin
+from keras_cnn_ref.compat.cases import MODEL_CASES, STACKS
+from keras_cnn_ref.compat.compare import Comparison, agree, compare
+from keras_cnn_ref.compat.harness import Implementation, case_input, keras, outputs_and_grads, vjp_program
+from keras_cnn_ref.compat.suite import Section
+
+TOLERANCE = 1e-4
+XLA_WINDOW_PRIMITIVES = {"conv_general_dilated", "reduce_window", "reduce_window_sum", "reduce_window_max",
+                         "select_and_scatter_add", "select_and_gather_add"}
+
+
+class XlaRefused(RuntimeError):
+    """Raised by XLA's convolution and reduce_window while `xla_window_ops_refuse` is on."""
+
+
+@contextlib.contextmanager
+def xla_window_ops_refuse():
+    """Makes `jax.lax.conv_general_dilated` and `jax.lax.reduce_window`, which built-in Keras calls, raise."""
+    def refuse(*args, **kwargs):
+        raise XlaRefused("XLA's convolution or reduce_window was called")
+
+    originals = {name: getattr(jax.lax, name) for name in ("conv_general_dilated", "reduce_window")}
+    try:
+        for name in originals:
+            setattr(jax.lax, name, refuse)
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(jax.lax, name, original)
+
+
+def traced_primitives(jaxpr) -> set[str]:
+    """The names of every primitive in a jaxpr, nested jaxprs included."""
+    names = set()
+    for equation in jaxpr.eqns:
+        names.add(equation.primitive.name)
+        for sub in jax.extend.core.jaxprs_in_params(equation.params):
+            names |= traced_primitives(sub)
+    return names
+
+
+def build_model(case: dict):
+    """The case's model, of Keras's own layers, with seeded weights."""
+    keras.utils.set_random_seed(0)
+    shape = case["input_shape"][1:]
+    if "application" in case:
+        application = getattr(keras.applications, case["application"])
+        return application(weights=None, include_top=False, input_shape=shape, pooling="avg")
+    layers = [getattr(keras.layers, name)(**args) for name, args in STACKS[case["stack"]]]
+    return keras.Sequential([keras.Input(shape), *layers], name=case["stack"])
+
+
+def _worst_weight_grad(ours: dict, builtin: dict) -> Comparison:
+    names = [name for name in builtin if name.startswith("grad ") and name != "grad input"]
+    comparisons = {name: compare(ours[name], builtin[name], TOLERANCE) for name in names}
+    name = max(names, key=lambda n: (not comparisons[n].ok, comparisons[n].max_rel))
+    return Comparison(all(c.ok for c in comparisons.values()), comparisons[name].max_abs, comparisons[name].max_rel,
+                      TOLERANCE, f"{len(names)} weights; worst {name.removeprefix('grad ')} {comparisons[name].detail}")
+
+
+def _refusal_stops_builtin(model, x) -> Comparison:
+    with xla_window_ops_refuse():
+        try:
+            outputs_and_grads(model, x)
+        except XlaRefused:
+            return agree(builtin="refused", expected="refused")
+    return agree(builtin="ran", expected="refused")
+
+
+def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
+    model, x = build_model(case), case_input(case)
+    builtin = outputs_and_grads(model, x)
+    with plugin.enabled(), xla_window_ops_refuse():
+        ours = outputs_and_grads(model, x)
+        program, args = vjp_program(model, x)
+        traced = traced_primitives(jax.make_jaxpr(program)(*args).jaxpr)
+    return {
+        "output": compare(ours["output"], builtin["output"], TOLERANCE),
+        "grad input": compare(ours["grad input"], builtin["grad input"], TOLERANCE),
+        "grad weights": _worst_weight_grad(ours, builtin),
+        "xla window ops traced": agree(ours=sorted(traced & XLA_WINDOW_PRIMITIVES), expected=[]),
+        "refusal stops built-in": _refusal_stops_builtin(model, x),
+    }
+
+
+SECTION = Section("model_level", MODEL_CASES, run)

@@ -1,0 +1,153 @@
+"""A backend plugin: Keras's own convolution and pooling ops on this project's kernels.
+
+Swapping layer classes is one way in (`keras_cnn_ref.layers`). The plugin is
+the other: while it is enabled, Keras's JAX backend computes `keras.ops.conv`,
+`depthwise_conv`, `separable_conv`, `max_pool` and `average_pool`, in 1-D, 2-D
+and 3-D, with `keras_cnn_ref.kernels`. Every layer built on those ops follows
+(`keras.layers.Conv2D`, `AveragePooling3D`, ... and so keras.applications
+models, functional models and models loaded from `.keras` files), without
+editing a line.
+
+>>> from keras_cnn_ref import plugin
+>>> with plugin.enabled():
+...     y = keras.layers.Conv2D(4, 3)(np.ones((1, 8, 8, 2), "float32"))
+>>> plugin.is_enabled()
+False
+
+The ops are chosen when JAX traces a function: a function Keras compiled
+before `enable()` (say a model's `predict` function) keeps the ops it was
+traced with. Compile the model again (`model.compile(...)`) to retrace it.
+
+The plugin replaces functions inside `keras.src.backend.jax.nn`, which is not
+Keras's public API, so it runs only on the Keras versions it was tested with
+(`SUPPORTED_KERAS`) and raises a RuntimeError on any other.
+`keras.ops.conv_transpose` stays Keras's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import threading
+from collections.abc import Iterator
+
+from keras_cnn_ref import kernels
+from keras_cnn_ref.layers._backend import import_keras_on_jax
+
+keras = import_keras_on_jax()
+
+# (major, minor) versions of Keras whose JAX backend this plugin was tested against.
+SUPPORTED_KERAS = ((3, 15),)
+
+
+def _data_format(data_format: str | None) -> str:
+    """Keras's default for `None`: `keras.config.image_data_format()`."""
+    return keras.config.image_data_format() if data_format is None else data_format.lower()
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """`keras.src.backend.jax.nn.conv` on `kernels.conv`: groups follow from the channels."""
+    inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
+    data_format = _data_format(data_format)
+    channels = inputs.shape[-1 if data_format == "channels_last" else 1]
+    if channels % kernel.shape[-2]:
+        raise ValueError(
+            "The input's channels must be a multiple of the kernel's in_channels. "
+            f"Received: inputs.shape={tuple(inputs.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}"
+        )
+    return kernels.conv(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
+                        groups=channels // kernel.shape[-2], data_format=data_format)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """A depthwise convolution is a grouped one with a group per input channel."""
+    kernel = keras.ops.convert_to_tensor(kernel)
+    *window, channels, multiplier = kernel.shape
+    grouped = kernel.reshape(*window, 1, channels * multiplier)  # (*K, 1, C*M): filter c*M + m reads channel c
+    return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """`keras.src.backend.jax.nn.max_pool` on `kernels.max_pool`."""
+    return kernels.max_pool(keras.ops.convert_to_tensor(inputs), pool_size=pool_size, strides=strides,
+                            padding=padding, data_format=_data_format(data_format))
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """`keras.src.backend.jax.nn.average_pool` on `kernels.average_pool`."""
+    return kernels.average_pool(keras.ops.convert_to_tensor(inputs), pool_size=pool_size, strides=strides,
+                                padding=padding, data_format=_data_format(data_format))
+
+
+# Keras's `separable_conv` calls the module's `depthwise_conv` and `conv`, so it follows them.
+ROUTED = {"conv": conv, "depthwise_conv": depthwise_conv, "max_pool": max_pool, "average_pool": average_pool}
+
+_lock = threading.RLock()
+_depth = 0  # enable() calls not yet matched by disable()
+_originals: dict = {}
+
+
+def _backend_nn():
+    """Keras's JAX `nn` module, once the Keras version and the replaced signatures are checked."""
+    version = tuple(int(part) for part in keras.__version__.split(".")[:2])
+    if version not in SUPPORTED_KERAS:
+        supported = ", ".join(f"{major}.{minor}.x" for major, minor in SUPPORTED_KERAS)
+        raise RuntimeError(
+            f"keras_cnn_ref.plugin replaces functions inside Keras's JAX backend and supports Keras {supported} "
+            f"only; use the layers in keras_cnn_ref.layers with other versions. Received: "
+            f"keras.__version__={keras.__version__!r}"
+        )
+    from keras.src.backend.jax import nn
+
+    for name, replacement in ROUTED.items():
+        expected = list(inspect.signature(replacement).parameters)
+        found = list(inspect.signature(getattr(nn, name)).parameters)
+        if found != expected:
+            raise RuntimeError(f"Keras's JAX backend changed: {name}{tuple(found)} is not {name}{tuple(expected)}.")
+    return nn
+
+
+def enable() -> None:
+    """Routes Keras's conv and pooling ops to this project's kernels.
+
+    Calls nest: the ops stay routed until every `enable()` has had its
+    `disable()`. Thread-safe.
+    """
+    global _depth
+    with _lock:
+        if _depth == 0:
+            nn = _backend_nn()
+            _originals.update({name: getattr(nn, name) for name in ROUTED})
+            for name, replacement in ROUTED.items():
+                setattr(nn, name, replacement)
+        _depth += 1
+
+
+def disable() -> None:
+    """Undoes one `enable()`; the last one puts Keras's own functions back, the very same objects."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            raise RuntimeError("keras_cnn_ref.plugin.disable() was called more often than enable().")
+        _depth -= 1
+        if _depth == 0:
+            from keras.src.backend.jax import nn
+
+            for name, original in _originals.items():
+                setattr(nn, name, original)
+            _originals.clear()
+
+
+def is_enabled() -> bool:
+    """Whether Keras's conv and pooling ops run on this project's kernels now."""
+    return _depth > 0
+
+
+@contextlib.contextmanager
+def enabled() -> Iterator[None]:
+    """`enable()` for the duration of a `with` block; nested blocks are fine."""
+    enable()
+    try:
+        yield
+    finally:
+        disable()

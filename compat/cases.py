@@ -1,4 +1,4 @@
-"""Case tables: every argument of Conv2D and MaxPooling2D, as lists of dicts with ids.
+"""Case tables: every argument of the convolution and pooling layers, as lists of dicts with ids.
 
 Each case gives the layer's constructor arguments (`config`), the input shape
 (batch first, in the case's data format), and the input's kind: "normal"
@@ -10,18 +10,25 @@ import itertools
 
 DTYPES = ("float32", "bfloat16", "float16")
 
-# Each (strides, dilation) pair Keras allows: strides > 1 excludes dilation > 1.
-STRIDES_AND_DILATIONS = (((1, 1), (1, 1)), ((2, 2), (1, 1)), ((3, 3), (1, 1)), ((1, 1), (2, 2)))
+# The case tables' layer names, and the Keras classes they stand for.
+LAYERS = {"conv1d": "Conv1D", "conv2d": "Conv2D", "conv3d": "Conv3D", "maxpool1d": "MaxPooling1D",
+          "maxpool2d": "MaxPooling2D", "maxpool3d": "MaxPooling3D", "avgpool1d": "AveragePooling1D",
+          "avgpool2d": "AveragePooling2D", "avgpool3d": "AveragePooling3D"}
+
+# Each (stride, dilation) pair Keras allows, on every spatial axis: strides > 1 excludes dilation > 1.
+STRIDES_AND_DILATIONS = ((1, 1), (2, 1), (3, 1), (1, 2))
 
 
-CONV2D_AXES = {
-    "padding": ("valid", "same"),
-    "strides_and_dilation": STRIDES_AND_DILATIONS,
-    "groups": (1, 2, 3),
-    "data_format": ("channels_last", "channels_first"),
-    "size": (9, 8),  # odd and even inputs, (size, size + 2)
-    "kernel_size": ((3, 3), (2, 4)),  # odd and even, non-square
-}
+def _conv_axes(rank: int) -> dict:
+    """The arguments the conv grid of one rank varies, and their values."""
+    return {
+        "padding": ("valid", "same", "causal") if rank == 1 else ("valid", "same"),
+        "strides_and_dilation": STRIDES_AND_DILATIONS if rank == 2 else ((1, 1), (2, 1), (1, 2)),
+        "groups": (1, 2, 3) if rank == 2 else (1, 2),
+        "data_format": ("channels_last", "channels_first"),
+        "size": (9, 8) if rank < 3 else (6,),  # odd and even inputs; then (size, size + 2, size + 1)[:rank]
+        "kernel_size": {1: ((3,), (2,)), 2: ((3, 3), (2, 4)), 3: ((3, 3, 3), (2, 3, 2))}[rank],  # odd and even
+    }
 
 
 def _pairwise_cover(rows: list[dict]) -> list[dict]:
@@ -38,28 +45,30 @@ def _pairwise_cover(rows: list[dict]) -> list[dict]:
     return chosen
 
 
-def _conv2d_case(geometry: dict, dtype: str) -> dict:
-    (strides, dilation), groups, size = geometry["strides_and_dilation"], geometry["groups"], geometry["size"]
+def _conv_case(rank: int, geometry: dict, dtype: str) -> dict:
+    (stride, dilation), groups, size = geometry["strides_and_dilation"], geometry["groups"], geometry["size"]
     data_format, kernel, padding = geometry["data_format"], geometry["kernel_size"], geometry["padding"]
-    spatial, channels = (size, size + 2), 2 * groups
+    spatial, channels = (size, size + 2, size + 1)[:rank], 2 * groups
     shape = (2, *spatial, channels) if data_format == "channels_last" else (2, channels, *spatial)
-    config = {"filters": 3 * groups, "kernel_size": kernel, "strides": strides, "padding": padding,
-              "data_format": data_format, "dilation_rate": dilation, "groups": groups, "dtype": dtype,
+    config = {"filters": 3 * groups, "kernel_size": kernel, "strides": (stride,) * rank, "padding": padding,
+              "data_format": data_format, "dilation_rate": (dilation,) * rank, "groups": groups, "dtype": dtype,
               "kernel_initializer": "zeros"}  # the harness sets random weights; skip compiling an RNG
-    case_id = (f"{padding}-s{strides[0]}-d{dilation[0]}-g{groups}-{data_format[9:]}-in{size}"
-               f"-k{kernel[0]}x{kernel[1]}-{dtype}")
+    case_id = (f"{padding}-s{stride}-d{dilation}-g{groups}-{data_format[9:]}-in{size}"
+               f"-k{'x'.join(map(str, kernel))}-{dtype}")
     return {"id": case_id, "config": config, "input_shape": shape, "input": "normal"}
 
 
-def _conv2d_grid():
-    """float32: every combination of the axes (192 cases). bfloat16 and float16:
-    a pairwise cover of the same axes, every pair of values at least once with
-    each dtype. The 16-bit handling (cast, widen to float32, round once) does
-    not depend on the geometry; the full 16-bit product would triple the
-    suite's longest part, each case being a fresh XLA compile."""
-    geometries = [dict(zip(CONV2D_AXES, values)) for values in itertools.product(*CONV2D_AXES.values())]
-    float32 = [_conv2d_case(geometry, "float32") for geometry in geometries]
-    half = [_conv2d_case(geometry, dtype) for dtype in DTYPES[1:] for geometry in _pairwise_cover(geometries)]
+def _conv_grid(rank: int) -> list[dict]:
+    """float32: every combination of the axes (192 cases in 2-D, 144 in 1-D, 48 in 3-D).
+    bfloat16 and float16: a pairwise cover of the same axes, every pair of
+    values at least once with each dtype. The 16-bit handling (cast, widen to
+    float32, round once) does not depend on the geometry; the full 16-bit
+    product would triple the suite's longest part, each case being a fresh
+    XLA compile."""
+    axes = _conv_axes(rank)
+    geometries = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    float32 = [_conv_case(rank, geometry, "float32") for geometry in geometries]
+    half = [_conv_case(rank, geometry, dtype) for dtype in DTYPES[1:] for geometry in _pairwise_cover(geometries)]
     return float32 + half
 
 
@@ -80,22 +89,34 @@ CONV2D_ARGUMENTS = [
 ]
 
 
-def _maxpool2d_grid():
+POOL_SIZES = {1: ((2,), (3,)), 2: ((2, 2), (3, 3), (2, 3)), 3: ((2, 2, 2), (3, 2, 2))}
+POOL_STRIDES = {1: (None, (1,), (2,)), 2: (None, (1, 1), (2, 1)), 3: (None, (1, 1, 1), (2, 1, 2))}
+
+
+def _pool_case(rank: int, geometry: dict, dtype: str, inputs: str) -> dict:
+    pool_size, strides, padding = geometry["pool_size"], geometry["strides"], geometry["padding"]
+    data_format, size = geometry["data_format"], geometry["size"]
+    spatial = (size, size + 2, size + 1)[:rank]
+    shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+    config = {"pool_size": pool_size, "strides": strides, "padding": padding, "data_format": data_format,
+              "dtype": dtype}
+    stride_id = "default" if strides is None else "x".join(map(str, strides))
+    case_id = f"p{'x'.join(map(str, pool_size))}-s{stride_id}-{padding}-{data_format[9:]}-in{size}-{dtype}"
+    return {"id": case_id, "config": config, "input_shape": shape, "input": inputs}
+
+
+def _pool_grid(rank: int, inputs: str, half_dtypes: str = "pairwise") -> list[dict]:
     """pool sizes x strides (default, overlapping, mixed) x padding x both
-    formats x odd/even input x three dtypes, on tie-heavy inputs."""
-    cases = []
-    for pool_size, strides, padding, data_format, size, dtype in itertools.product(
-        ((2, 2), (3, 3), (2, 3)), (None, (1, 1), (2, 1)), ("valid", "same"),
-        ("channels_last", "channels_first"), (9, 8), DTYPES,
-    ):
-        spatial = (size, size + 2)
-        shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
-        config = {"pool_size": pool_size, "strides": strides, "padding": padding,
-                  "data_format": data_format, "dtype": dtype}
-        stride_id = "default" if strides is None else f"{strides[0]}x{strides[1]}"
-        case_id = f"p{pool_size[0]}x{pool_size[1]}-s{stride_id}-{padding}-{data_format[9:]}-in{size}-{dtype}"
-        cases.append({"id": case_id, "config": config, "input_shape": shape, "input": "ties"})
-    return cases
+    formats x odd/even input, on `inputs` ("ties" for max pooling: most
+    windows hold several equal maxima). float32 takes every combination;
+    the 16-bit dtypes a pairwise cover, as the conv grids do, or the full
+    product (`half_dtypes="full"`, MaxPooling2D's grid since the start)."""
+    axes = {"pool_size": POOL_SIZES[rank], "strides": POOL_STRIDES[rank], "padding": ("valid", "same"),
+            "data_format": ("channels_last", "channels_first"), "size": (9, 8) if rank < 3 else (6,)}
+    geometries = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    half_geometries = geometries if half_dtypes == "full" else _pairwise_cover(geometries)
+    return ([_pool_case(rank, geometry, "float32", inputs) for geometry in geometries]
+            + [_pool_case(rank, geometry, dtype, inputs) for dtype in DTYPES[1:] for geometry in half_geometries])
 
 
 MAXPOOL2D_ARGUMENTS = [
@@ -109,10 +130,41 @@ MAXPOOL2D_ARGUMENTS = [
 
 DEFAULT_INPUT_SHAPE = (2, 9, 8, 3)
 
-CONV2D_CASES = [{**case, "layer": "conv2d", "id": f"conv2d-{case['id']}"}
-                for case in _conv2d_grid() + CONV2D_ARGUMENTS]
-MAXPOOL2D_CASES = [{**case, "layer": "maxpool2d", "id": f"maxpool2d-{case['id']}"}
-                   for case in _maxpool2d_grid() + MAXPOOL2D_ARGUMENTS]
+AVGPOOL_ARGUMENTS = [
+    {"id": "int-arguments", "config": {"pool_size": 3, "strides": 2, "padding": "same"}},
+    {"id": "padding-upper-case", "config": {"pool_size": 2, "padding": "SAME"}},
+    {"id": "mixed_bfloat16", "config": {"pool_size": 2, "dtype": "mixed_bfloat16"}},
+]
+CONV1D_ARGUMENTS = [
+    {"id": "causal-upper-case", "config": {"filters": 4, "kernel_size": 3, "padding": "CAUSAL"},
+     "input_shape": (2, 9, 3)},
+    {"id": "no-bias-gelu", "config": {"filters": 4, "kernel_size": 3, "use_bias": False, "activation": "gelu"},
+     "input_shape": (2, 9, 3)},
+    {"id": "lora", "config": {"filters": 4, "kernel_size": 3, "lora_rank": 2}, "input_shape": (2, 9, 3)},
+    {"id": "batch-0", "config": {"filters": 4, "kernel_size": 3}, "input_shape": (0, 9, 3)},
+]
+CONV3D_ARGUMENTS = [
+    {"id": "no-bias-relu", "config": {"filters": 4, "kernel_size": 2, "use_bias": False, "activation": "relu"},
+     "input_shape": (2, 5, 6, 4, 3)},
+    {"id": "mixed_bfloat16", "config": {"filters": 4, "kernel_size": 2, "dtype": "mixed_bfloat16"},
+     "input_shape": (2, 5, 6, 4, 3)},
+    {"id": "depthwise-groups", "config": {"filters": 6, "kernel_size": 2, "groups": 3}, "input_shape": (1, 4, 5, 4, 3)},
+]
+INPUT_SHAPES = {1: (2, 9, 3), 2: DEFAULT_INPUT_SHAPE, 3: (2, 5, 6, 4, 3)}
+
+
+def _named(layer: str, cases: list[dict]) -> list[dict]:
+    """Cases for `layer`, with its name in their ids (and its rank's default input shape)."""
+    shape = INPUT_SHAPES[int(layer[-2])]
+    return [{"input_shape": shape, **case, "layer": layer, "id": f"{layer}-{case['id']}"} for case in cases]
+
+
+CONV2D_CASES = _named("conv2d", _conv_grid(2) + CONV2D_ARGUMENTS)
+MAXPOOL2D_CASES = _named("maxpool2d", _pool_grid(2, "ties", half_dtypes="full") + MAXPOOL2D_ARGUMENTS)
+ND_CASES = (_named("conv1d", _conv_grid(1) + CONV1D_ARGUMENTS) + _named("conv3d", _conv_grid(3) + CONV3D_ARGUMENTS)
+            + _named("maxpool1d", _pool_grid(1, "ties")) + _named("maxpool3d", _pool_grid(3, "ties"))
+            + [case for rank in (1, 2, 3) for case in _named(f"avgpool{rank}d", _pool_grid(rank, "normal"))]
+            + _named("avgpool2d", AVGPOOL_ARGUMENTS))
 
 # Semantics that implementations commonly get wrong, each on an input made to show it.
 EDGE_CASES = [
@@ -140,6 +192,18 @@ EDGE_CASES = [
      "config": {"pool_size": 2, "strides": 1, "padding": "same"}},
     {"id": "maxpool-channels-first-layout", "layer": "maxpool2d", "input_shape": (2, 3, 7, 6), "input": "ties",
      "config": {"pool_size": (3, 2), "strides": (2, 1), "padding": "same", "data_format": "channels_first"}},
+    {"id": "conv1d-causal-pads-before-only", "layer": "conv1d", "input_shape": (2, 9, 2), "input": "impulse",
+     "config": {"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}},
+    {"id": "conv3d-cross-correlation-on-every-axis", "layer": "conv3d", "input_shape": (1, 5, 5, 5, 1),
+     "input": "impulse", "config": {"filters": 2, "kernel_size": 3, "padding": "same"}},
+    {"id": "avgpool-same-excludes-pads-from-divisor", "layer": "avgpool2d", "input_shape": (2, 6, 7, 2),
+     "input": "constant", "config": {"pool_size": 3, "strides": 2, "padding": "same"}},  # 0.5 everywhere, borders too
+    {"id": "avgpool-channels-first-layout", "layer": "avgpool3d", "input_shape": (2, 3, 4, 6, 5), "input": "normal",
+     "config": {"pool_size": (2, 1, 2), "padding": "same", "data_format": "channels_first"}},
+    {"id": "maxpool1d-tie-goes-to-first-maximum", "layer": "maxpool1d", "input_shape": (2, 8, 2), "input": "constant",
+     "config": {"pool_size": 2}},
+    {"id": "maxpool3d-pads-with-minus-inf", "layer": "maxpool3d", "input_shape": (1, 5, 4, 5, 2), "input": "negative",
+     "config": {"pool_size": 3, "strides": 2, "padding": "same"}},
 ]
 
 FULL_CONV2D_CONFIG = {
@@ -152,6 +216,18 @@ FULL_CONV2D_CONFIG = {
 FULL_MAXPOOL2D_CONFIG = {"pool_size": (3, 2), "strides": (2, 1), "padding": "same",
                          "data_format": "channels_first", "name": "pool"}
 
+ND_CONFIGS = {
+    "conv1d": {"filters": 4, "kernel_size": 5, "strides": 2, "padding": "causal", "groups": 2, "activation": "tanh",
+               "kernel_regularizer": "l2", "name": "conv"},
+    "conv3d": {"filters": 6, "kernel_size": (3, 2, 2), "padding": "same", "data_format": "channels_first",
+               "dilation_rate": 2, "groups": 3, "dtype": "mixed_bfloat16", "name": "conv"},
+    "maxpool1d": {"pool_size": 3, "strides": 2, "padding": "same", "name": "pool"},
+    "maxpool3d": {"pool_size": (3, 2, 2), "data_format": "channels_first", "name": "pool"},
+    "avgpool1d": {"pool_size": 2, "padding": "same", "data_format": "channels_first", "name": "pool"},
+    "avgpool2d": {"pool_size": (3, 2), "strides": (2, 1), "padding": "same", "name": "pool"},
+    "avgpool3d": {"pool_size": 2, "strides": (1, 2, 2), "name": "pool"},
+}
+
 SERIALIZATION_CASES = [
     {"id": "conv2d-config", "kind": "config", "layer": "conv2d", "config": FULL_CONV2D_CONFIG},
     {"id": "conv2d-lora-config", "kind": "config", "layer": "conv2d",
@@ -160,6 +236,7 @@ SERIALIZATION_CASES = [
     {"id": "weights-h5-from-builtin", "kind": "weights", "direction": "from_builtin"},
     {"id": "weights-h5-to-builtin", "kind": "weights", "direction": "to_builtin"},
     {"id": "keras-file-in-fresh-process", "kind": "keras_file"},
+    *({"id": f"{layer}-config", "kind": "config", "layer": layer, "config": config} for layer, config in ND_CONFIGS.items()),
 ]
 
 # Bad arguments and inputs. "input": a shape to call on eagerly, or "symbolic"
@@ -201,6 +278,19 @@ ERROR_CASES = [
      "expect": "ValueError", "builtin_does": "accepts"},  # until called
     {"id": "pool-larger-than-valid-input", "mentions": 'larger than the input', "layer": "maxpool2d", "args": {"pool_size": 9}, "input": (2, 8, 8, 3),
      "expect": "ValueError", "builtin_does": "accepts"},  # returns an empty output
+    {"id": "conv3d-causal-padding", "mentions": 'causal', "layer": "conv3d", "args": {"filters": 2, "kernel_size": 3, "padding": "causal"}},
+    {"id": "conv1d-input-rank-4", "mentions": '(2, 8, 8, 3)', "layer": "conv1d", "args": {"filters": 2, "kernel_size": 3}, "input": (2, 8, 8, 3)},
+    {"id": "conv3d-kernel-size-pair", "mentions": 'kernel_size', "layer": "conv3d", "args": {"filters": 2, "kernel_size": (3, 3)}},
+    {"id": "avgpool-size-0", "mentions": 'pool_size', "layer": "avgpool2d", "args": {"pool_size": 0}},
+    {"id": "avgpool-input-rank-3", "mentions": 'ndim=3', "layer": "avgpool2d", "args": {"pool_size": 2}, "input": (8, 8, 3)},
+    {"id": "avgpool-strides-0", "mentions": 'strides', "layer": "avgpool1d", "args": {"pool_size": 2, "strides": 0}, "input": (2, 8, 3),
+     "expect": "ValueError", "builtin_does": "TypeError"},
+    {"id": "avgpool-unknown-padding", "mentions": "padding='full'", "layer": "avgpool3d", "args": {"pool_size": 2, "padding": "full"},
+     "expect": "ValueError", "builtin_does": "accepts"},
+    {"id": "avgpool-larger-than-valid-input", "mentions": 'larger than the input', "layer": "avgpool1d", "args": {"pool_size": 9},
+     "input": (2, 8, 3), "expect": "ValueError", "builtin_does": "accepts"},
+    {"id": "maxpool3d-strides-0", "mentions": 'strides', "layer": "maxpool3d", "args": {"pool_size": 2, "strides": 0},
+     "input": (1, 4, 4, 4, 2), "expect": "ValueError", "builtin_does": "TypeError"},
 ]
 
 # Section "model_level": whole models of Keras's own layers, with the plugin on

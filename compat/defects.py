@@ -4,10 +4,12 @@
 
 must exit non-zero and name the failing cases. Each class is registered for
 `.keras` files and otherwise computes correctly. Their class names are not
-Conv2D or MaxPooling2D, though, and Keras keys a model's layers in
+Keras's, though, and Keras keys a model's layers in
 `.weights.h5` files by class name: so a defective Conv2D also fails the
 weight-file cases of the full suite, as any renamed drop-in would.
 """
+
+import math
 
 import jax.numpy as jnp
 from jax import lax
@@ -15,7 +17,7 @@ from jax import lax
 from keras_cnn_ref import kernels
 from keras_cnn_ref.kernels._geometry import spatial_axes, tap_window, window_offsets, window_pads
 from keras_cnn_ref.kernels._pool import pool_geometry
-from keras_cnn_ref.layers import Conv2D, MaxPooling2D
+from keras_cnn_ref.layers import AveragePooling2D, Conv1D, Conv2D, Conv3D, MaxPooling2D
 from keras_cnn_ref.models import keras
 
 register = keras.saving.register_keras_serializable(package="keras_cnn_ref_defects")
@@ -86,6 +88,34 @@ class ZeroPaddedMaxPooling2D(MaxPooling2D):
         return kernels.pool(inputs, jnp.zeros((), inputs.dtype), lax.max, window, strides, pads)
 
 
+@register
+class FutureLeakingConv1D(Conv1D):
+    """"causal" padding put after the sequence: output[t] sees the future."""
+
+    def call(self, inputs):
+        if self.padding != "causal":
+            return super().call(inputs)
+        left_pad = self._compute_causal_padding()
+        return super(Conv1D, self).call(jnp.pad(inputs, [pads[::-1] for pads in left_pad]))  # the defect
+
+
+@register
+class FlippedDepthConv3D(Conv3D):
+    """Correlates along height and width, but convolves (flips the kernel) along depth."""
+
+    def convolution_op(self, inputs, kernel):
+        return super().convolution_op(inputs, kernel[::-1])
+
+
+@register
+class PadsCountedAveragePooling2D(AveragePooling2D):
+    """Divides every window's sum by the full window size, pads included."""
+
+    def call(self, inputs):
+        window, strides, pads = pool_geometry(inputs, self.pool_size, self.strides, self.padding, self.data_format)
+        return kernels.pool(inputs, jnp.zeros((), inputs.dtype), lax.add, window, strides, pads) / math.prod(window)
+
+
 PLANTED = {  # defect -> the edge case made to catch it
     "FlippedKernelConv2D": "edge_semantics/conv-cross-correlation-not-flipped",
     "MissingBiasConv2D": "edge_semantics/conv-bias-is-added",
@@ -93,4 +123,7 @@ PLANTED = {  # defect -> the edge case made to catch it
     "ChannelsFirstAsLastConv2D": "edge_semantics/conv-channels-first-layout",
     "SplitTiesMaxPooling2D": "edge_semantics/maxpool-tie-goes-to-first-maximum",
     "ZeroPaddedMaxPooling2D": "edge_semantics/maxpool-pads-with-minus-inf",
+    "FutureLeakingConv1D": "edge_semantics/conv1d-causal-pads-before-only",
+    "FlippedDepthConv3D": "edge_semantics/conv3d-cross-correlation-on-every-axis",
+    "PadsCountedAveragePooling2D": "edge_semantics/avgpool-same-excludes-pads-from-divisor",
 }

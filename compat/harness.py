@@ -15,7 +15,8 @@ import importlib
 import jax
 import numpy as np
 
-from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
+from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE, LAYERS
+from keras_cnn_ref import layers
 from keras_cnn_ref.compat.compare import TOLERANCES, Comparison, agree, compare
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 
@@ -24,10 +25,17 @@ keras = import_keras_on_jax()
 
 @dataclasses.dataclass(frozen=True)
 class Implementation:
-    """The Conv2D and MaxPooling2D classes under test (Keras's constructors)."""
+    """The layer classes under test (Keras's constructors); keras_cnn_ref's where none is given."""
 
-    conv2d: type
-    maxpool2d: type
+    conv2d: type = layers.Conv2D
+    maxpool2d: type = layers.MaxPooling2D
+    conv1d: type = layers.Conv1D
+    conv3d: type = layers.Conv3D
+    maxpool1d: type = layers.MaxPooling1D
+    maxpool3d: type = layers.MaxPooling3D
+    avgpool1d: type = layers.AveragePooling1D
+    avgpool2d: type = layers.AveragePooling2D
+    avgpool3d: type = layers.AveragePooling3D
 
     def layer(self, name: str) -> type:
         return getattr(self, name)
@@ -36,7 +44,7 @@ class Implementation:
         return {name: f"{cls.__module__}:{cls.__qualname__}" for name, cls in vars(self).items()}
 
 
-BUILTIN = Implementation(keras.layers.Conv2D, keras.layers.MaxPooling2D)
+BUILTIN = Implementation(**{name: getattr(keras.layers, class_name) for name, class_name in LAYERS.items()})
 
 
 def load_class(spec: str) -> type:
@@ -173,9 +181,10 @@ def run_layer_case(case: dict, impl: Implementation) -> dict[str, Comparison]:
     shape = case.get("input_shape", DEFAULT_INPUT_SHAPE)
     channels_first = case["config"].get("data_format") == "channels_first"
     channels = shape[1] if channels_first else shape[-1]
-    symbolic = (channels, None, None) if channels_first else (None, None, channels)
-    out_channels = case["config"]["filters"] if case["layer"] == "conv2d" else channels
+    out_channels = case["config"]["filters"] if case["layer"].startswith("conv") else channels
+    unknown = (None,) * (len(shape) - 2)
+    symbolic = (channels, *unknown) if channels_first else (*unknown, channels)
     # With None batch and spatial dimensions, only the channels are known.
-    expected = (None, out_channels, None, None) if channels_first else (None, None, None, out_channels)
+    expected = (None, out_channels, *unknown) if channels_first else (None, *unknown, out_channels)
     results["symbolic shape"] = agree(ours=ours_cls(**case["config"])(keras.Input(symbolic)).shape, expected=expected)
     return results

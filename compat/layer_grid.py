@@ -1,4 +1,4 @@
-"""Sections "layer_grid" (every argument of both layers) and "edge_semantics".
+"""Sections "layer_grid" (every argument of every layer, 1-D to 3-D) and "edge_semantics".
 
 Each case compares the forward output and the gradients with respect to every
 weight and the input with built-in Keras (weights copied), within the
@@ -6,9 +6,9 @@ tolerance of the case's dtype, plus the output shape of a symbolic call with
 None batch and spatial dimensions.
 """
 
-from keras_cnn_ref.compat.cases import CONV2D_CASES, EDGE_CASES, MAXPOOL2D_CASES
+from keras_cnn_ref.compat.cases import CONV2D_CASES, EDGE_CASES, MAXPOOL2D_CASES, ND_CASES
 from keras_cnn_ref.compat.harness import run_layer_case
 from keras_cnn_ref.compat.suite import Section
 
-SECTION = Section("layer_grid", CONV2D_CASES + MAXPOOL2D_CASES, run_layer_case)
+SECTION = Section("layer_grid", CONV2D_CASES + MAXPOOL2D_CASES + ND_CASES, run_layer_case)
 EDGE_SECTION = Section("edge_semantics", EDGE_CASES, run_layer_case)

@@ -7,8 +7,9 @@ import xml.etree.ElementTree as ElementTree
 import jax.numpy as jnp
 import pytest
 
-from keras_cnn_ref import Conv2D, MaxPooling2D, kernels
+from keras_cnn_ref import Conv2D, Conv3D, MaxPooling2D, kernels
 from keras_cnn_ref.cli import main
+from keras_cnn_ref.compat.cases import LAYERS
 from keras_cnn_ref.compat.defects import PLANTED
 from keras_cnn_ref.compat.harness import Implementation
 from keras_cnn_ref.compat.suite import run_suite, sections, select
@@ -18,7 +19,7 @@ FAST = "edge_semantics/*"
 
 @pytest.mark.parametrize("defect", PLANTED)
 def test_each_planted_defect_exits_non_zero_and_names_its_case(defect, tmp_path, capsys):
-    flag = "--conv2d" if defect.endswith("Conv2D") else "--maxpool2d"
+    flag = "--" + next(name for name, class_name in LAYERS.items() if defect.endswith(class_name))
     status = main(["check", flag, f"keras_cnn_ref.compat.defects:{defect}", "--select", FAST,
                    "--json", str(tmp_path / "report.json")])
     summary = json.loads((tmp_path / "report.json").read_text())["summary"]
@@ -45,6 +46,12 @@ class AverageNotMaxPooling2D(MaxPooling2D):
         return kernels.pool(inputs, jnp.zeros((), inputs.dtype), jnp.add, window, strides, pads) / math.prod(window)
 
 
+class DepthStridesIgnoredConv3D(Conv3D):
+    def convolution_op(self, inputs, kernel):
+        return kernels.conv(inputs, kernel, strides=(1, *self.strides[1:]), padding=self.padding,
+                            dilation_rate=self.dilation_rate, groups=self.groups, data_format=self.data_format)
+
+
 class RaisesConv2D(Conv2D):
     def convolution_op(self, inputs, kernel):
         raise NotImplementedError("not written yet")
@@ -55,7 +62,8 @@ class RaisesConv2D(Conv2D):
     (Implementation(DilationIgnoredConv2D, MaxPooling2D), "layer_grid/*-d2-g1-last-in9-k3x3-float32"),
     (Implementation(Conv2D, AverageNotMaxPooling2D), "edge_semantics/maxpool*"),
     (Implementation(RaisesConv2D, MaxPooling2D), "edge_semantics/conv-bias-is-added"),
-], ids=["bias-twice", "dilation-ignored", "average-not-max", "raises"])
+    (Implementation(conv3d=DepthStridesIgnoredConv3D), "layer_grid/conv3d-valid-s2-d1-g1-last-*-float32"),
+], ids=["bias-twice", "dilation-ignored", "average-not-max", "raises", "conv3d-depth-strides-ignored"])
 def test_defects_the_runner_has_never_seen_fail_too(impl, select_pattern):
     chosen = select(select_pattern)
     results = run_suite(chosen, impl)

@@ -1,13 +1,12 @@
-"""`pytest compat`: every case of every section, against keras_cnn_ref's layers."""
+"""`pytest compat`: every case of every section, against keras_cnn_ref's layers and plugin."""
 
 import pytest
 
-import keras_cnn_ref
 from keras_cnn_ref.compat.harness import Implementation
 from keras_cnn_ref.compat.report import failures_text
 from keras_cnn_ref.compat.suite import run_case, select
 
-OURS = Implementation(keras_cnn_ref.Conv2D, keras_cnn_ref.MaxPooling2D)
+OURS = Implementation()  # every layer keras_cnn_ref's
 CASES = select()
 
 

@@ -1,7 +1,8 @@
 """The `keras-cnn-ref` command (also `python -m keras_cnn_ref`).
 
-`keras-cnn-ref check` runs the conformance suite: a Conv2D and a MaxPooling2D
-(this project's, or any others given as MODULE:CLASS) against built-in Keras.
+`keras-cnn-ref check` runs the conformance suite: the convolution and pooling
+layers (this project's, or any others given as MODULE:CLASS) against built-in
+Keras, and the backend plugin on whole models.
 It exits with status 0 only when every comparison holds.
 `keras-cnn-ref train` trains the documented model on MNIST, side by side with
 built-in Keras. `keras-cnn-ref bench` times both, interleaved, and reports
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from keras_cnn_ref.compat.cases import LAYERS
 from keras_cnn_ref.compat.compare import TOLERANCES
 
 
@@ -36,10 +38,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"No case matches --select {args.select!r} --dtype {args.dtype}.", file=sys.stderr)
         return 2
     try:
-        impl = Implementation(
-            load_class(args.conv2d) if args.conv2d else keras_cnn_ref.Conv2D,
-            load_class(args.maxpool2d) if args.maxpool2d else keras_cnn_ref.MaxPooling2D,
-        )
+        impl = Implementation(**{name: load_class(spec) for name in LAYERS if (spec := getattr(args, name))})
     except (ValueError, ImportError) as error:
         print(f"keras-cnn-ref check: {error}", file=sys.stderr)
         return 2
@@ -114,7 +113,7 @@ def _add_train(commands) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-cnn-ref", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="compare a Conv2D and a MaxPooling2D with built-in Keras")
+    check = commands.add_parser("check", help="compare conv and pooling layers, and the plugin, with built-in Keras")
     check.add_argument("--select", metavar="PATTERN",
                        help='run the cases whose "section/case" id matches one of these comma-separated '
                             "globs or contains it")
@@ -122,9 +121,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="run only the cases that compute in this dtype (default: all)")
     check.add_argument("--json", metavar="PATH", help="write every comparison and a summary as JSON")
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML for CI systems")
-    check.add_argument("--conv2d", metavar="MODULE:CLASS", help="the Conv2D to check (default: keras_cnn_ref's)")
-    check.add_argument("--maxpool2d", metavar="MODULE:CLASS",
-                       help="the MaxPooling2D to check (default: keras_cnn_ref's)")
+    for name, class_name in LAYERS.items():
+        check.add_argument(f"--{name}", metavar="MODULE:CLASS", help=f"the {class_name} to check (default: ours)")
     check.add_argument("--list", action="store_true", help="list the selected cases and exit")
     check.set_defaults(run=_check)
     _add_train(commands)

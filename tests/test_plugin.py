@@ -1,0 +1,115 @@
+"""`keras_cnn_ref.plugin`: routing, exact restore, nesting, threads, versions, and the ops it routes."""
+
+import threading
+
+import keras
+import numpy as np
+import pytest
+from keras.src.backend.jax import nn
+
+from keras_cnn_ref import plugin
+from keras_cnn_ref.compat.compare import compare
+from keras_cnn_ref.compat.model_level import XlaRefused, xla_window_ops_refuse
+
+
+def test_enable_routes_and_disable_restores_the_very_same_functions():
+    originals = {name: getattr(nn, name) for name in plugin.ROUTED}
+    plugin.enable()
+    try:
+        assert plugin.is_enabled()
+        assert all(getattr(nn, name) is plugin.ROUTED[name] for name in plugin.ROUTED)
+    finally:
+        plugin.disable()
+    assert not plugin.is_enabled()
+    assert all(getattr(nn, name) is originals[name] for name in plugin.ROUTED)
+
+
+def test_contexts_nest_and_an_unmatched_disable_is_an_error():
+    with plugin.enabled():
+        with plugin.enabled():
+            assert plugin.is_enabled()
+        assert plugin.is_enabled() and nn.conv is plugin.conv  # the outer block still holds
+    assert not plugin.is_enabled()
+    with pytest.raises(RuntimeError, match="more often than enable"):
+        plugin.disable()
+
+
+def test_threads_entering_and_leaving_at_once_never_see_the_ops_restored_inside_a_block():
+    failures = []
+
+    def worker():
+        for _ in range(300):
+            with plugin.enabled():
+                if nn.max_pool is not plugin.max_pool:
+                    failures.append("restored while enabled")
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and not plugin.is_enabled() and nn.max_pool is not plugin.max_pool
+
+
+def test_an_unsupported_keras_version_fails_loudly_and_changes_nothing(monkeypatch):
+    monkeypatch.setattr(plugin.keras, "__version__", "3.16.0")
+    with pytest.raises(RuntimeError, match=r"supports Keras 3\.15\.x only.*'3\.16\.0'"):
+        plugin.enable()
+    assert not plugin.is_enabled() and nn.conv is not plugin.conv
+
+
+def test_a_changed_backend_signature_fails_loudly(monkeypatch):
+    monkeypatch.setattr(nn, "average_pool", lambda inputs, pool_size, strides, padding: None)
+    with pytest.raises(RuntimeError, match="average_pool"):
+        plugin.enable()
+    assert not plugin.is_enabled()
+
+
+OPS = [
+    ("conv-1d", lambda x, k: keras.ops.conv(x, k, strides=2, padding="same"), (2, 9, 4), (3, 4, 6)),
+    ("conv-2d-grouped-channels-first", lambda x, k: keras.ops.conv(x, k, padding="same", data_format="channels_first",
+                                                                 dilation_rate=2), (2, 4, 7, 8), (3, 3, 2, 6)),
+    ("conv-3d", lambda x, k: keras.ops.conv(x, k, strides=(1, 2, 1)), (1, 5, 6, 4, 2), (2, 2, 2, 2, 3)),
+    ("depthwise-2d", lambda x, k: keras.ops.depthwise_conv(x, k, strides=2, padding="same"), (2, 7, 7, 3),
+     (3, 3, 3, 2)),
+    ("max-pool-3d", lambda x, k: keras.ops.max_pool(x, (2, 3, 2), 1, "same"), (1, 5, 6, 4, 2), None),
+    ("average-pool-1d-same", lambda x, k: keras.ops.average_pool(x, 3, 2, "same"), (2, 9, 4), None),
+    ("average-pool-2d-channels-first", lambda x, k: keras.ops.average_pool(x, 2, 2, "valid", "channels_first"),
+     (2, 3, 8, 9), None),
+]
+
+
+@pytest.mark.parametrize("name, op, x_shape, kernel_shape", OPS, ids=[op[0] for op in OPS])
+def test_routed_ops_match_keras_own_while_xla_refuses(name, op, x_shape, kernel_shape, rng):
+    x = rng.standard_normal(x_shape).astype("float32")
+    kernel = rng.standard_normal(kernel_shape).astype("float32") if kernel_shape else None
+    builtin = np.asarray(op(x, kernel))
+    with xla_window_ops_refuse():
+        with pytest.raises(XlaRefused):  # the refusal bites when the plugin is off
+            op(x, kernel)
+        with plugin.enabled():
+            ours = np.asarray(op(x, kernel))
+    assert compare(ours, builtin, 1e-6).ok
+
+
+@pytest.mark.parametrize("op", [keras.ops.max_pool, keras.ops.average_pool])
+def test_default_strides_work_on_the_plugin_where_keras_3_15_own_ops_fail(op):
+    """Keras 3.15's JAX pools convert `pool_size` to 4-D before defaulting `strides` to it."""
+    x = np.arange(16.0, dtype="float32").reshape(1, 4, 4, 1)
+    with pytest.raises(TypeError, match="window_strides"):
+        op(x, 2)
+    with plugin.enabled():
+        np.testing.assert_array_equal(np.asarray(op(x, 2)), np.asarray(op(x, 2, 2)))
+
+
+def test_a_model_loaded_from_a_keras_file_runs_on_the_plugin(tmp_path, rng):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.AveragePooling2D(2, padding="same"), keras.layers.Conv2D(2, 3),
+                              keras.layers.MaxPooling2D(), keras.layers.Flatten()])
+    model.save(tmp_path / "model.keras")
+    x = rng.standard_normal((2, 12, 12, 3)).astype("float32")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    with plugin.enabled(), xla_window_ops_refuse():
+        ours = np.asarray(loaded(x))
+    assert compare(ours, np.asarray(model(x)), 1e-6).ok

@@ -1,4 +1,4 @@
-"""The benchmark's per-layer cases: the documented model's shapes, then common vision shapes.
+"""The benchmark's per-layer cases: the documented model's shapes, common vision shapes, then 1-D and 3-D.
 
 Each case is one layer, ours and built-in Keras's, with the same arguments
 and input shape `(batch, *spatial, channels)` for channels_last, or
@@ -7,6 +7,8 @@ and input shape `(batch, *spatial, channels)` for channels_last, or
 """
 
 from __future__ import annotations
+
+import math
 
 from keras_cnn_ref.kernels._geometry import ntuple
 
@@ -43,6 +45,25 @@ LAYER_CASES = [
      "args": {"pool_size": 2}},
     {"id": "pool3x3s2same-56x56x64", "layer": "maxpool2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": False,
      "args": {"pool_size": 3, "strides": 2, "padding": "same"}},
+    {"id": "avgpool2x2-56x56x64", "layer": "avgpool2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": True,
+     "args": {"pool_size": 2}},
+    {"id": "avgpool3x3s2same-56x56x64", "layer": "avgpool2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": False,
+     "args": {"pool_size": 3, "strides": 2, "padding": "same"}},
+    # Sequences (1-D) and volumes (3-D).
+    {"id": "1d-k3-1024x64", "layer": "conv1d", "shape": (VISION_BATCH, 1024, 64), "quick": True,
+     "args": {"filters": 64, "kernel_size": 3, "padding": "same"}},
+    {"id": "1d-causal-k5d2-1024x32", "layer": "conv1d", "shape": (VISION_BATCH, 1024, 32), "quick": False,
+     "args": {"filters": 32, "kernel_size": 5, "dilation_rate": 2, "padding": "causal"}},
+    {"id": "1d-maxpool3s2-1024x64", "layer": "maxpool1d", "shape": (VISION_BATCH, 1024, 64), "quick": False,
+     "args": {"pool_size": 3, "strides": 2, "padding": "same"}},
+    {"id": "1d-avgpool2-1024x64", "layer": "avgpool1d", "shape": (VISION_BATCH, 1024, 64), "quick": False,
+     "args": {"pool_size": 2}},
+    {"id": "3d-3x3x3-16x28x28x16", "layer": "conv3d", "shape": (8, 16, 28, 28, 16), "quick": True,
+     "args": {"filters": 32, "kernel_size": 3, "padding": "same"}},
+    {"id": "3d-maxpool2-16x28x28x32", "layer": "maxpool3d", "shape": (8, 16, 28, 28, 32), "quick": False,
+     "args": {"pool_size": 2}},
+    {"id": "3d-avgpool2same-16x28x28x32", "layer": "avgpool3d", "shape": (8, 16, 28, 28, 32), "quick": False,
+     "args": {"pool_size": 2, "strides": (1, 2, 2), "padding": "same"}},
 ]
 
 DTYPES = ("float32", "bfloat16")
@@ -65,11 +86,11 @@ def _quick_shape(case: dict) -> tuple[int, ...]:
 
 def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
     """Multiply-adds times two of a conv case's forward pass; 0 for pooling."""
-    if case["layer"] != "conv2d":
+    if not case["layer"].startswith("conv"):
         return 0
-    args = case["args"]
+    args, rank = case["args"], len(case["shape"]) - 2
     channels_first = args.get("data_format") == "channels_first"
     in_channels = case["shape"][1] if channels_first else case["shape"][-1]
-    out_positions = out_shape[0] * (out_shape[2] * out_shape[3] if channels_first else out_shape[1] * out_shape[2])
-    kernel_h, kernel_w = ntuple(args["kernel_size"], 2, "kernel_size")
-    return 2 * out_positions * kernel_h * kernel_w * in_channels * args["filters"]
+    out_spatial = out_shape[2:] if channels_first else out_shape[1:-1]
+    taps = math.prod(ntuple(args["kernel_size"], rank, "kernel_size"))
+    return 2 * out_shape[0] * math.prod(out_spatial) * taps * in_channels // args.get("groups", 1) * args["filters"]

@@ -6,14 +6,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from keras_cnn_ref import layers
 from keras_cnn_ref.benchmark.cases import conv_flops
 from keras_cnn_ref.benchmark.timing import interleaved_medians
-from keras_cnn_ref.layers import Conv2D, MaxPooling2D
+from keras_cnn_ref.compat.cases import LAYERS
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 
 keras = import_keras_on_jax()
 
-CLASSES = {"conv2d": (Conv2D, keras.layers.Conv2D), "maxpool2d": (MaxPooling2D, keras.layers.MaxPooling2D)}
+# Each case-table name: (ours, built-in).
+CLASSES = {name: (getattr(layers, class_name), getattr(keras.layers, class_name)) for name, class_name in LAYERS.items()}
 
 
 def timed_steps(layer, x: jax.Array) -> dict:

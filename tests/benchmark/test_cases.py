@@ -3,6 +3,7 @@
 import pytest
 
 from keras_cnn_ref.benchmark.cases import LAYER_CASES, QUICK_VISION_BATCH, conv_flops, selected_cases
+from keras_cnn_ref.compat.cases import LAYERS
 
 
 def test_ids_are_unique_and_every_requested_shape_is_covered():
@@ -13,6 +14,7 @@ def test_ids_are_unique_and_every_requested_shape_is_covered():
     assert any(case["args"].get("data_format") == "channels_first" for case in LAYER_CASES)
     pools = [case["args"] for case in LAYER_CASES if case["layer"] == "maxpool2d"]
     assert {"pool_size": 3, "strides": 2, "padding": "same"} in pools
+    assert {case["layer"] for case in LAYER_CASES} == set(LAYERS)  # every layer the project has
 
 
 def test_full_run_takes_both_dtypes_quick_run_float32_small_batches():
@@ -30,6 +32,10 @@ def test_full_run_takes_both_dtypes_quick_run_float32_small_batches():
                                                         "data_format": "channels_first"}}, (2, 4, 5, 4),
      2 * 2 * 20 * 2 * 3 * 4),
     ({"layer": "maxpool2d", "shape": (2, 4, 4, 1), "args": {"pool_size": 2}}, (2, 2, 2, 1), 0),
+    ({"layer": "conv1d", "shape": (2, 9, 4), "args": {"filters": 6, "kernel_size": 3, "groups": 2}}, (2, 7, 6),
+     2 * 2 * 7 * 3 * 2 * 6),
+    ({"layer": "conv3d", "shape": (1, 5, 5, 5, 2), "args": {"filters": 3, "kernel_size": (3, 2, 1)}},
+     (1, 3, 4, 5, 3), 2 * 60 * 6 * 2 * 3),
 ])
 def test_conv_flops_count_multiply_adds_twice(case, out_shape, flops):
     assert conv_flops(case, out_shape) == flops

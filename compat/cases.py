@@ -26,7 +26,8 @@ def _conv_axes(rank: int) -> dict:
         "strides_and_dilation": STRIDES_AND_DILATIONS if rank == 2 else ((1, 1), (2, 1), (1, 2)),
         "groups": (1, 2, 3) if rank == 2 else (1, 2),
         "data_format": ("channels_last", "channels_first"),
-        "size": (9, 8) if rank < 3 else (6,),  # odd and even inputs; then (size, size + 2, size + 1)[:rank]
+        # odd and even inputs in 2-D; in 1-D and 3-D the odd and even kernels vary the pads' parity instead
+        "size": (9, 8) if rank == 2 else (9,) if rank == 1 else (6,),  # then (size, size + 2, size + 1)[:rank]
         "kernel_size": {1: ((3,), (2,)), 2: ((3, 3), (2, 4)), 3: ((3, 3, 3), (2, 3, 2))}[rank],  # odd and even
     }
 
@@ -59,7 +60,7 @@ def _conv_case(rank: int, geometry: dict, dtype: str) -> dict:
 
 
 def _conv_grid(rank: int) -> list[dict]:
-    """float32: every combination of the axes (192 cases in 2-D, 144 in 1-D, 48 in 3-D).
+    """float32: every combination of the axes (192 cases in 2-D, 72 in 1-D, 48 in 3-D).
     bfloat16 and float16: a pairwise cover of the same axes, every pair of
     values at least once with each dtype. The 16-bit handling (cast, widen to
     float32, round once) does not depend on the geometry; the full 16-bit
@@ -112,7 +113,7 @@ def _pool_grid(rank: int, inputs: str, half_dtypes: str = "pairwise") -> list[di
     the 16-bit dtypes a pairwise cover, as the conv grids do, or the full
     product (`half_dtypes="full"`, MaxPooling2D's grid since the start)."""
     axes = {"pool_size": POOL_SIZES[rank], "strides": POOL_STRIDES[rank], "padding": ("valid", "same"),
-            "data_format": ("channels_last", "channels_first"), "size": (9, 8) if rank < 3 else (6,)}
+            "data_format": ("channels_last", "channels_first"), "size": (9, 8) if rank == 2 else (9,) if rank == 1 else (6,)}
     geometries = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
     half_geometries = geometries if half_dtypes == "full" else _pairwise_cover(geometries)
     return ([_pool_case(rank, geometry, "float32", inputs) for geometry in geometries]

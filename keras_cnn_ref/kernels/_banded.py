@@ -9,7 +9,7 @@ column `w` meets output column `ow` with weight `kernel[i, j]` if
 
 Every pass is then a single well-shaped matrix product: the forward pass
 (rows times band), the kernel gradient (rows, transposed, times the output
-gradient, folded back off the band) and the input gradient (output gradient
+gradient, read off the band's diagonals) and the input gradient (output gradient
 times the band, transposed, added back row by row). The band spends
 `Wp / KW` times the multiply-adds of the convolution, so it pays only where
 channels are few and images narrow, as in the MNIST model: there a 3x3
@@ -41,17 +41,28 @@ def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry
 
 
 class BandedRows:
-    """The forward and backward passes of one correlation, by banded rows."""
+    """The forward and backward passes of one correlation, by banded rows.
+
+    Every operand value meets only the weights of its own windows: the band
+    is filled by selection, never by multiplying a weight by a 0/1 mask, and
+    the kernel gradient is read off the band's diagonals by gathering them.
+    So an Inf or NaN in the kernel, or in the input on the way back, stays in
+    its own windows. Only the forward pass's input and the input gradient's
+    output gradient meet the band's zeros: one Inf or NaN there spreads along
+    its row (`0 * inf` is NaN), and the caller must see that they are finite.
+    """
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.padded_shape, self.kernel_shape, self.geometry = tuple(padded_shape), tuple(kernel_shape), geometry
         kernel_h, kernel_w = geometry.window
         (stride_h, stride_w), (dilation_h, dilation_w) = geometry.strides, geometry.dilation
         out_w = geometry.out_spatial[1]
-        # taps[j, w, ow] = 1 where kernel column j of output column ow reads input column w.
-        self.taps = np.zeros((kernel_w, padded_shape[2], out_w), np.float32)
+        # The input column that kernel column j of output column ow reads.
+        self.columns_read = np.arange(out_w)[None, :] * stride_w + np.arange(kernel_w)[:, None] * dilation_w  # (KW, OW)
+        # tap_of[w, ow] = the kernel column that reads input column w for output column ow, or -1: off the band.
+        self.tap_of = np.full((padded_shape[2], out_w), -1)
         for j in range(kernel_w):
-            self.taps[j, np.arange(out_w) * stride_w + j * dilation_w, np.arange(out_w)] = 1.0
+            self.tap_of[self.columns_read[j], np.arange(out_w)] = j
         self.row_offsets = [(0, i * dilation_h, 0, 0) for i in range(kernel_h)]
         self.row_strides = (1, stride_h, 1, 1)
 
@@ -59,19 +70,23 @@ class BandedRows:
         out = self._rows(padded) @ self._band(kernel)  # (N*OH, OW*F)
         return out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])  # (N, OH, OW, F)
 
-    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def kernel_grad(self, padded: jax.Array, out_grad: jax.Array) -> jax.Array:
+        """Rows, transposed, times the output gradient: each band entry's sum, read off the diagonals."""
         batch, out_h, out_w, filters = out_grad.shape
         kernel_h, _, channels, _ = self.kernel_shape
-        width = self.padded_shape[2]
         flat_grad = out_grad.reshape(batch * out_h, out_w * filters)  # (N*OH, OW*F)
-        band_grad = (self._rows(padded).T @ flat_grad).reshape(kernel_h, width, channels, out_w, filters)
-        kernel_grad = jnp.einsum("jwo,iwcof->ijcf", self._taps(kernel.dtype), band_grad)  # (KH, KW, C, F)
-        rows_grad = (flat_grad @ self._band(kernel).T).reshape(batch, out_h, kernel_h, width, channels)
-        windows = [rows_grad[:, :, i] for i in range(kernel_h)]  # each (N, OH, Wp, C)
-        return add_windows_back(windows, self.row_offsets, self.row_strides, self.padded_shape), kernel_grad
+        band_grad = (self._rows(padded).T @ flat_grad).reshape(kernel_h, -1, channels, out_w, filters)
+        on_band = band_grad[:, self.columns_read, :, np.arange(out_w)[None, :], :]  # (KW, OW, KH, C, F)
+        return on_band.sum(axis=1).transpose(1, 0, 2, 3)  # (KH, KW, C, F)
 
-    def _taps(self, dtype) -> jax.Array:
-        return jnp.asarray(self.taps, dtype)
+    def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
+        """The output gradient times the band, transposed, added back row by row (`padded` gives only the shape)."""
+        batch, out_h, out_w, filters = out_grad.shape
+        kernel_h, _, channels, _ = self.kernel_shape
+        flat_grad = out_grad.reshape(batch * out_h, out_w * filters)  # (N*OH, OW*F)
+        rows_grad = (flat_grad @ self._band(kernel).T).reshape(batch, out_h, kernel_h, -1, channels)
+        windows = [rows_grad[:, :, i] for i in range(kernel_h)]  # each (N, OH, Wp, C)
+        return add_windows_back(windows, self.row_offsets, self.row_strides, padded.shape)
 
     def _rows(self, padded: jax.Array) -> jax.Array:
         """Every kernel row's input rows, side by side: `(N*OH, KH*Wp*C)`."""
@@ -84,5 +99,6 @@ class BandedRows:
     def _band(self, kernel: jax.Array) -> jax.Array:
         """The kernel along the width as a banded matrix: `(KH*Wp*C, OW*F)`."""
         kernel_h, _, channels, filters = self.kernel_shape
-        band = jnp.einsum("jwo,ijcf->iwcof", self._taps(kernel.dtype), kernel)  # (KH, Wp, C, OW, F)
-        return band.reshape(kernel_h * self.padded_shape[2] * channels, -1)
+        picked = jnp.take(kernel, np.maximum(self.tap_of, 0), axis=1)  # (KH, Wp, OW, C, F)
+        band = jnp.where(self.tap_of[None, :, :, None, None] >= 0, picked, jnp.zeros((), kernel.dtype))
+        return band.transpose(0, 1, 3, 2, 4).reshape(kernel_h * self.padded_shape[2] * channels, -1)

@@ -9,9 +9,10 @@ input gradient is the output gradient times the weights, added back where
 each tap's window was read. Columns are built a few images at a time, so the
 copy stays a few MiB whatever the batch.
 
-Small images with few channels run as banded rows instead (`_banded.py`),
-whenever their operands are finite. docs/performance.md records what else
-was measured and why these won.
+Small images with few channels run as banded rows instead (`_banded.py`).
+The band's zeros meet the data in two products, the forward pass's and the
+input gradient's; each falls back to im2col when its operand holds an Inf or
+NaN. docs/performance.md records what else was measured and why these won.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ IM2COL_CHUNK_BYTES = 8 * 2**20
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def correlate(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> jax.Array:
     """`(N, *Sp, C) x (*K, C/G, F) -> (N, *O, F)`, no padding added."""
-    return _run("forward", geometry, padded, kernel)
+    im2col = _Im2col(padded.shape, kernel.shape, geometry)
+    if not uses_band(padded.shape, kernel.shape, geometry):
+        return im2col.forward(padded, kernel)
+    band = BandedRows(padded.shape, kernel.shape, geometry)
+    return lax.cond(_all_finite(padded), band.forward, im2col.forward, padded, kernel)
 
 
 def _correlate_forward(padded, kernel, geometry):
@@ -42,27 +47,21 @@ def _correlate_forward(padded, kernel, geometry):
 
 
 def _correlate_backward(geometry: ConvGeometry, residuals, out_grad: jax.Array):
-    return _run("backward", geometry, *residuals, out_grad)
+    padded, kernel = residuals
+    im2col = _Im2col(padded.shape, kernel.shape, geometry)
+    if not uses_band(padded.shape, kernel.shape, geometry):
+        return im2col.backward(padded, kernel, out_grad)
+    band = BandedRows(padded.shape, kernel.shape, geometry)
+    input_grad = lax.cond(_all_finite(out_grad), band.input_grad, im2col.input_grad, padded, kernel, out_grad)
+    return input_grad, band.kernel_grad(padded, out_grad)
 
 
 correlate.defvjp(_correlate_forward, _correlate_backward)
 
 
-def _run(method: str, geometry: ConvGeometry, padded: jax.Array, kernel: jax.Array, *rest: jax.Array):
-    """Banded rows for small images with few channels, im2col for everything else.
-
-    The band multiplies every input of a row, zeros included, so one Inf or
-    NaN would spread along its row (`0 * inf` is NaN). Banded rows therefore
-    run only when every operand is finite; otherwise im2col gives the exact
-    IEEE result. `lax.cond` runs one of the two.
-    """
-    operands = (padded, kernel, *rest)
-    im2col = getattr(_Im2col(padded.shape, kernel.shape, geometry), method)
-    if not uses_band(padded.shape, kernel.shape, geometry):
-        return im2col(*operands)
-    band = getattr(BandedRows(padded.shape, kernel.shape, geometry), method)
-    all_finite = functools.reduce(jnp.logical_and, [jnp.isfinite(operand).all() for operand in operands])
-    return lax.cond(all_finite, band, im2col, *operands)
+def _all_finite(x: jax.Array) -> jax.Array:
+    """Whether banded rows may take `x`: one Inf or NaN would spread along its row (see `BandedRows`)."""
+    return jnp.isfinite(x).all()
 
 
 def _tap_windows(padded: jax.Array, geometry: ConvGeometry) -> list[jax.Array]:
@@ -126,6 +125,9 @@ class _Im2col:
         per_tap = weights_grad.reshape(self.geometry.groups, len(self.offsets), self.group_channels, -1)
         kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (*K, C/G, F)
         return padded_grad, kernel_grad
+
+    def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
+        return self.backward(padded, kernel, out_grad)[0]  # XLA drops the unused kernel gradient
 
     def _scan(self, step: Callable, init, *batches: jax.Array):
         """`lax.scan` of `step` over `batches` a chunk at a time; one chunk needs no loop."""

@@ -229,24 +229,42 @@ def test_grid_covers_every_argument():
         (max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases))
 
 
-@pytest.mark.parametrize("poison", [np.inf, np.nan])
-def test_a_non_finite_input_spreads_only_as_far_as_its_windows(poison, rng):
-    """The band shape, but one Inf or NaN: the result is XLA's, exactly where it is not finite."""
-    x = rng.standard_normal((2, 12, 12, 1)).astype(np.float32)
-    x[0, 5, 5, 0] = poison
-    kernel = jnp.asarray(rng.standard_normal((3, 3, 1, 4)), jnp.float32)
+POISONED_AT = {"x": (0, 5, 5, 0), "kernel": (1, 0, 0, 3), "cotangent": (0, 4, 4, 2)}
+
+
+@pytest.mark.parametrize("poison", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("poisoned", [("x",), ("kernel",), ("cotangent",), ("x", "kernel"), ("kernel", "cotangent")])
+def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poison, rng):
+    """The band shape, but an Inf or NaN in the input, kernel or output gradient.
+
+    Each result is the float64 reference's, position by position, and XLA's
+    too unless the kernel is poisoned: XLA's input gradient is a convolution
+    over the zero-padded output gradient, so a non-finite weight also meets
+    those zeros there and makes NaNs that the true gradient does not have.
+    """
+    operands = {"x": rng.standard_normal((2, 12, 12, 1)), "kernel": rng.standard_normal((3, 3, 1, 4)),
+                "cotangent": rng.standard_normal((2, 10, 10, 4))}
+    operands["kernel"][0, 0, 0, 1] = 0.0  # an Inf meeting a zero weight makes a NaN
+    for name in poisoned:
+        operands[name][POISONED_AT[name]] = poison
+    x, kernel, cotangent = (jnp.asarray(operands[name], jnp.float32) for name in ("x", "kernel", "cotangent"))
     assert _banded.uses_band((2, 12, 12, 1), kernel.shape, ConvGeometry((3, 3), (1, 1), (1, 1), 1, (10, 10)))
 
     def xla(a, b):
         return jax.lax.conv_general_dilated(a, b, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
-    cotangent = jnp.asarray(rng.standard_normal((2, 10, 10, 4)), jnp.float32)
-    ours_out, ours_vjp = jax.vjp(conv, jnp.asarray(x), kernel)
-    xla_out, xla_vjp = jax.vjp(xla, jnp.asarray(x), kernel)
-    for ours, expected in [(ours_out, xla_out), *zip(ours_vjp(cotangent), xla_vjp(cotangent))]:
+    ours_out, ours_vjp = jax.vjp(conv, x, kernel)
+    ours = [ours_out, *ours_vjp(cotangent)]
+    with np.errstate(invalid="ignore"):
+        expected = [reference.conv(x, kernel, (1, 1)), *reference.conv_vjp(x, kernel, cotangent, (1, 1))]
+    pairs = list(zip(ours, expected))
+    if "kernel" not in poisoned:
+        xla_out, xla_vjp = jax.vjp(xla, x, kernel)
+        pairs += zip(ours, [xla_out, *xla_vjp(cotangent)])
+    for ours, expected in pairs:
+        ours, expected = np.asarray(ours), np.asarray(expected)
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
         np.testing.assert_array_equal(np.isposinf(ours), np.isposinf(expected))
         np.testing.assert_array_equal(np.isneginf(ours), np.isneginf(expected))
         finite = np.isfinite(expected)
-        np.testing.assert_allclose(np.asarray(ours)[finite], np.asarray(expected)[finite], rtol=1e-5, atol=1e-5)
-    assert np.isfinite(ours_out[1]).all()  # the other image is untouched
+        np.testing.assert_allclose(ours[finite], expected[finite], rtol=1e-5, atol=1e-5)

@@ -20,6 +20,13 @@ CASES = [
     {"id": "1d-3-s2-same", "shape": (2, 9, 3), "pool_size": (3,), "strides": (2,), "padding": "same"},
     {"id": "1d-channels-first", "shape": (2, 3, 8), "pool_size": (2,), "strides": (1,), "padding": "valid",
      "data_format": "channels_first"},
+    {"id": "1d-2-valid-cropped", "shape": (2, 9, 3), "pool_size": (2,), "strides": None, "padding": "valid"},
+    {"id": "1d-2-s3-gaps", "shape": (2, 10, 2), "pool_size": (2,), "strides": (3,), "padding": "valid"},
+    {"id": "1d-3-same", "shape": (2, 7, 3), "pool_size": (3,), "strides": None, "padding": "same"},
+    {"id": "1d-2-s3-same-extended", "shape": (1, 8, 2), "pool_size": (2,), "strides": (3,), "padding": "same"},
+    {"id": "1d-2-channels-first", "shape": (2, 3, 8), "pool_size": (2,), "strides": None, "padding": "valid",
+     "data_format": "channels_first"},
+    {"id": "2d-one-axis-blocks", "shape": (2, 6, 7, 2), "pool_size": (1, 3), "strides": (1, 3), "padding": "same"},
     {"id": "3d-2x2x2", "shape": (2, 4, 5, 6, 2), "pool_size": (2, 2, 2), "strides": None, "padding": "valid"},
     {"id": "3d-3x2x3-same", "shape": (1, 5, 4, 7, 2), "pool_size": (3, 2, 3), "strides": (2, 1, 2), "padding": "same"},
     {"id": "3d-channels-first", "shape": (2, 2, 5, 5, 4), "pool_size": (2, 3, 2), "strides": (1, 2, 2),
@@ -63,13 +70,18 @@ SPECIAL_INPUTS = [
      "padding": "same"},
     {"id": "inf", "x": np.array([np.inf, 1.0, -np.inf, np.inf]).reshape(1, 2, 2, 1), "pool": 2, "strides": 1,
      "padding": "same"},
+    {"id": "1d-blocks-nan-ties-inf", "x": np.array([np.nan, 1, 2, np.nan, 3, 3, -np.inf, -np.inf]).reshape(1, 8, 1),
+     "pool": 2, "strides": 2, "padding": "valid"},
+    {"id": "1d-blocks-with-gaps-same", "x": np.array([-np.inf, 1, 1, np.inf, 0, np.nan, 2]).reshape(1, 7, 1),
+     "pool": 2, "strides": 3, "padding": "same"},
 ]
 
 
 @pytest.mark.parametrize("case", SPECIAL_INPUTS, ids=lambda case: case["id"])
 def test_ties_nan_and_inf_match_xla_select_and_scatter_exactly(case):
     x = jnp.asarray(case["x"], jnp.float32)
-    window, strides = (1, case["pool"], case["pool"], 1), (1, case["strides"], case["strides"], 1)
+    spatial = x.ndim - 2
+    window, strides = (1, *[case["pool"]] * spatial, 1), (1, *[case["strides"]] * spatial, 1)
 
     def xla(a):  # built-in Keras's max_pool on JAX: reduce_window, differentiated by XLA
         return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, window, strides, case["padding"].upper())

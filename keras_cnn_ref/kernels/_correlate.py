@@ -35,10 +35,9 @@ IM2COL_CHUNK_BYTES = 8 * 2**20
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def correlate(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> jax.Array:
     """`(N, *Sp, C) x (*K, C/G, F) -> (N, *O, F)`, no padding added."""
-    im2col = _Im2col(padded.shape, kernel.shape, geometry)
-    if not uses_band(padded.shape, kernel.shape, geometry):
+    im2col, band = _layouts(padded, kernel, geometry)
+    if band is None:
         return im2col.forward(padded, kernel)
-    band = BandedRows(padded.shape, kernel.shape, geometry)
     return lax.cond(_all_finite(padded), band.forward, im2col.forward, padded, kernel)
 
 
@@ -48,15 +47,20 @@ def _correlate_forward(padded, kernel, geometry):
 
 def _correlate_backward(geometry: ConvGeometry, residuals, out_grad: jax.Array):
     padded, kernel = residuals
-    im2col = _Im2col(padded.shape, kernel.shape, geometry)
-    if not uses_band(padded.shape, kernel.shape, geometry):
+    im2col, band = _layouts(padded, kernel, geometry)
+    if band is None:
         return im2col.backward(padded, kernel, out_grad)
-    band = BandedRows(padded.shape, kernel.shape, geometry)
     input_grad = lax.cond(_all_finite(out_grad), band.input_grad, im2col.input_grad, padded, kernel, out_grad)
     return input_grad, band.kernel_grad(padded, out_grad)
 
 
 correlate.defvjp(_correlate_forward, _correlate_backward)
+
+
+def _layouts(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> tuple[_Im2col, BandedRows | None]:
+    """im2col, and banded rows where the shape suits them (`uses_band`)."""
+    shapes = (padded.shape, kernel.shape, geometry)
+    return _Im2col(*shapes), BandedRows(*shapes) if uses_band(*shapes) else None
 
 
 def _all_finite(x: jax.Array) -> jax.Array:

@@ -64,9 +64,10 @@ def window_taps(
     (stride >= window), that axis is split into `(outputs, stride)` blocks
     and each tap is one index along the block: the backward pass then puts
     gradients back with a plain pad of that small axis, not an interior pad
-    of a long one. On sequences of 16-bit floats that ran 2-5x faster on CPU
-    (docs/performance.md); on 2-D and 3-D windows the two forms tied or the
-    strided one won, so they keep it.
+    of a long one. On sequences of 16-bit floats that ran 3-5x faster on CPU
+    with windows of 2 and 3, and 10% slower with 4 (docs/performance.md); on
+    2-D and 3-D windows the two forms tied or the strided one won, so they
+    keep it.
 
     >>> [t.tolist() for t in window_taps(jnp.arange(5), (2,), (2,), (2,))]
     [[0, 2], [1, 3]]

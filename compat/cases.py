@@ -127,6 +127,7 @@ MAXPOOL2D_ARGUMENTS = [
     {"id": "all-negative-same", "config": {"pool_size": 3, "strides": 2, "padding": "same"}, "input": "negative"},
     {"id": "mixed_bfloat16", "config": {"pool_size": 2, "dtype": "mixed_bfloat16"}},
     {"id": "batch-0", "config": {"pool_size": 2}, "input_shape": (0, 9, 8, 3)},
+    {"id": "window-1-on-a-strided-axis", "config": {"pool_size": (1, 2), "strides": (2, 2)}},
 ]
 
 DEFAULT_INPUT_SHAPE = (2, 9, 8, 3)
@@ -135,6 +136,7 @@ AVGPOOL_ARGUMENTS = [
     {"id": "int-arguments", "config": {"pool_size": 3, "strides": 2, "padding": "same"}},
     {"id": "padding-upper-case", "config": {"pool_size": 2, "padding": "SAME"}},
     {"id": "mixed_bfloat16", "config": {"pool_size": 2, "dtype": "mixed_bfloat16"}},
+    {"id": "window-1-on-a-strided-axis", "config": {"pool_size": (1, 2), "strides": (2, 2), "padding": "same"}},
 ]
 CONV1D_ARGUMENTS = [
     {"id": "causal-upper-case", "config": {"filters": 4, "kernel_size": 3, "padding": "CAUSAL"},

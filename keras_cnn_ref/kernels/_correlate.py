@@ -32,29 +32,50 @@ from ._geometry import ConvGeometry, add_windows_back, tap_window, window_offset
 IM2COL_CHUNK_BYTES = 8 * 2**20
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def correlate(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> jax.Array:
-    """`(N, *Sp, C) x (*K, C/G, F) -> (N, *O, F)`, no padding added."""
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def correlate(padded: jax.Array, kernel: jax.Array, bias: jax.Array | None, geometry: ConvGeometry,
+              out_dtype: jnp.dtype) -> jax.Array:
+    """`(N, *Sp, C) x (*K, C/G, F) -> (N, *O, F)`, no padding added.
+
+    The sums are rounded once to `out_dtype`, and `bias` (`(F,)`, in
+    `out_dtype`, or None) is then added, a chunk at a time, while each chunk
+    of the output is still in cache.
+    """
+    im2col, band = _layouts(padded, kernel, geometry)
+    finish = functools.partial(_finish, bias=bias, out_dtype=out_dtype)
+    forward_by_im2col = functools.partial(im2col.forward, finish=finish)
+    if band is None:
+        return forward_by_im2col(padded, kernel)
+    return lax.cond(_all_finite(padded), functools.partial(band.forward, finish=finish), forward_by_im2col, padded, kernel)
+
+
+def _correlate_forward(padded, kernel, bias, geometry, out_dtype):
+    return correlate(padded, kernel, bias, geometry, out_dtype), (padded, kernel, bias)
+
+
+def _correlate_backward(geometry: ConvGeometry, out_dtype: jnp.dtype, residuals, out_grad: jax.Array):
+    padded, kernel, bias = residuals
+    bias_grad = None if bias is None else _broadcast_transpose(out_grad, bias)
+    out_grad = out_grad.astype(padded.dtype)  # the transpose of rounding to out_dtype
     im2col, band = _layouts(padded, kernel, geometry)
     if band is None:
-        return im2col.forward(padded, kernel)
-    return lax.cond(_all_finite(padded), band.forward, im2col.forward, padded, kernel)
-
-
-def _correlate_forward(padded, kernel, geometry):
-    return correlate(padded, kernel, geometry), (padded, kernel)
-
-
-def _correlate_backward(geometry: ConvGeometry, residuals, out_grad: jax.Array):
-    padded, kernel = residuals
-    im2col, band = _layouts(padded, kernel, geometry)
-    if band is None:
-        return im2col.backward(padded, kernel, out_grad)
+        return *im2col.backward(padded, kernel, out_grad), bias_grad
     input_grad = lax.cond(_all_finite(out_grad), band.input_grad, im2col.input_grad, padded, kernel, out_grad)
-    return input_grad, band.kernel_grad(padded, out_grad)
+    return input_grad, band.kernel_grad(padded, out_grad), bias_grad
 
 
 correlate.defvjp(_correlate_forward, _correlate_backward)
+
+
+def _finish(out: jax.Array, *, bias: jax.Array | None, out_dtype: jnp.dtype) -> jax.Array:
+    """Rounds a chunk of sums to `out_dtype`, then adds the bias, as Keras's layers do after their convolution."""
+    out = out.astype(out_dtype)
+    return out if bias is None else out + bias
+
+
+def _broadcast_transpose(out_grad: jax.Array, bias: jax.Array) -> jax.Array:
+    """The bias's gradient exactly as autodiff gives it for `out + bias`: the broadcast's transpose."""
+    return jax.vjp(lambda b: jnp.broadcast_to(b, out_grad.shape), bias)[1](out_grad)[0]
 
 
 def _layouts(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> tuple[_Im2col, BandedRows | None]:
@@ -99,7 +120,8 @@ class _Im2col:
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
         self.chunk = max(fitting, default=1)
 
-    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array]) -> jax.Array:
+        """Each chunk's sums, passed through `finish` (rounding, bias) before they are stored."""
         weights = self._weights(kernel)
         group_axis, column_axis = self.rank + 1, self.rank + 2
 
@@ -107,7 +129,7 @@ class _Im2col:
             out = lax.dot_general(self._columns(padded_chunk), weights,
                                   (((column_axis,), (1,)), ((group_axis,), (0,))))  # (G, b, *O, F/G)
             out = jnp.moveaxis(out, 0, group_axis)  # (b, *O, G, F/G)
-            return out.reshape(*out.shape[:group_axis], -1)  # (b, *O, F)
+            return finish(out.reshape(*out.shape[:group_axis], -1))  # (b, *O, F)
 
         return self._scan(lambda _, chunk: (None, chunk_out(*chunk)), None, padded)[1]
 

@@ -8,7 +8,7 @@ register = keras.saving.register_keras_serializable(package="keras_cnn_ref")
 
 
 class KernelConv:
-    """Mixin for Keras's convolution layers: only `convolution_op` changes.
+    """Mixin for Keras's convolution layers: the math moves to this project's kernel.
 
     Placed before a `keras.layers.ConvND` in the bases, it leaves arguments,
     validation, weights (names, shapes, order), `get_config`, LoRA,
@@ -17,12 +17,35 @@ class KernelConv:
     kernel tap, contracted with that tap's weights and summed.
     """
 
+    def call(self, inputs):
+        """Keras's `BaseConv.call`, with the bias added inside the kernel's loop over the batch.
+
+        That saves a pass over the output. A subclass that overrides
+        `convolution_op` has it called as Keras does, and the bias added after.
+        """
+        if self.padding == "causal":  # Conv1D only
+            inputs = keras.ops.pad(inputs, self._compute_causal_padding())
+        bias = self.bias if self.use_bias else None
+        if type(self).convolution_op is KernelConv.convolution_op:
+            outputs = self._convolve(inputs, self.kernel, bias)
+        else:
+            outputs = self.convolution_op(inputs, self.kernel)
+            if bias is not None:
+                ones = (1,) * self.rank
+                shape = (1, *ones, self.filters) if self.data_format == "channels_last" else (1, self.filters, *ones)
+                outputs = keras.ops.add(outputs, keras.ops.reshape(bias, shape))
+        return outputs if self.activation is None else self.activation(outputs)
+
     def convolution_op(self, inputs, kernel):
+        return self._convolve(inputs, kernel, None)
+
+    def _convolve(self, inputs, kernel, bias):
         return kernels.conv(
             inputs,
             kernel,
+            bias=bias,
             strides=self.strides,
-            padding="valid" if self.padding == "causal" else self.padding,  # Conv1D pads causal inputs in `call`
+            padding="valid" if self.padding == "causal" else self.padding,  # `call` pads causal inputs
             dilation_rate=self.dilation_rate,
             groups=self.groups,
             data_format=self.data_format,
@@ -62,12 +85,6 @@ class Conv1D(KernelConv, keras.layers.Conv1D):
     >>> Conv1D(4, 3, padding="causal")(np.zeros((2, 10, 3), "float32")).shape
     (2, 10, 4)
     """
-
-    def call(self, inputs):
-        if self.padding == "causal":
-            inputs = keras.ops.pad(inputs, self._compute_causal_padding())
-        # Keras's Conv1D.call calls `ops.conv` itself; BaseConv's calls `convolution_op`.
-        return super(keras.layers.Conv1D, self).call(inputs)
 
 
 @register

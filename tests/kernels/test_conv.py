@@ -146,6 +146,42 @@ def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_
         assert compare(ours, reference_value, 1e-6).ok
 
 
+BIAS_CASES = [
+    {"id": "band", "shape": (3, 10, 10, 2), "kernel": (3, 3, 2, 4), "data_format": "channels_last"},
+    {"id": "im2col-chunked", "shape": (6, 9, 9, 16), "kernel": (3, 3, 16, 8), "data_format": "channels_last"},
+    {"id": "1d-channels-first", "shape": (4, 16, 20), "kernel": (3, 16, 5), "data_format": "channels_first"},
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+@pytest.mark.parametrize("case", BIAS_CASES, ids=lambda case: case["id"])
+def test_bias_is_added_after_rounding_bit_for_bit_as_a_separate_add(case, dtype, rng, monkeypatch):
+    """The bias joins each output chunk inside the kernel: the same values and gradients as Keras's add after it."""
+    monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 2 * 9 * 9 * 9 * 16 * 4)  # two images' columns
+    jax.clear_caches()
+    x, kernel, bias = (jnp.asarray(rng.standard_normal(shape), dtype)
+                       for shape in (case["shape"], case["kernel"], case["kernel"][-1:]))
+    data_format = case["data_format"]
+    bias_shape = (-1, 1) if data_format == "channels_first" else (-1,)  # 1-D: (F, L) or (L, F) per example
+
+    def fused(a, b, c):
+        return conv(a, b, bias=c, padding="same", data_format=data_format)
+
+    def separate(a, b, c):
+        return conv(a, b, padding="same", data_format=data_format) + c.reshape(bias_shape)
+
+    if case["id"] == "im2col-chunked":
+        assert "scan[" in str(jax.make_jaxpr(fused)(x, kernel, bias))
+    out, vjp = jax.vjp(fused, x, kernel, bias)
+    expected_out, expected_vjp = jax.vjp(separate, x, kernel, bias)
+    cotangent = jnp.asarray(rng.standard_normal(out.shape), dtype)
+    for ours, expected in zip((out, *vjp(cotangent)), (expected_out, *expected_vjp(cotangent)), strict=True):
+        assert ours.dtype == expected.dtype == x.dtype
+        np.testing.assert_array_equal(np.asarray(ours, np.float32), np.asarray(expected, np.float32))
+    assert not np.allclose(np.asarray(out, np.float32), np.asarray(conv(x, kernel, padding="same",
+                                                                        data_format=data_format), np.float32))
+
+
 def test_is_cross_correlation_not_flipped_convolution():
     x = jnp.zeros((1, 3, 3, 1)).at[0, 1, 1, 0].set(1.0)  # a single 1 in the centre
     kernel = jnp.arange(9.0).reshape(3, 3, 1, 1)
@@ -203,6 +239,7 @@ BAD_ARGUMENTS = [
     {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "no output positions"},
     {"id": "input-rank", "shape": (8, 8, 4, 4, 4, 4), "match": "rank 3 or 4 or 5"},
     {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "`kernel` must have rank 4"},
+    {"id": "bias-shape", "kwargs": {"bias": jnp.ones((4,))}, "match": r"bias.shape=\(4,\)"},
 ]
 
 

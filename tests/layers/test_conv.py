@@ -81,3 +81,21 @@ def test_causal_output_never_sees_the_future(rng):
     changed[:, 7:] += 1.0  # only steps from 7 on
     difference = np.abs(np.asarray(layer(changed)) - np.asarray(layer(x))).sum(axis=(0, 2))
     assert (difference[:7] == 0).all() and (difference[7:] > 0).all()
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_a_subclass_overriding_convolution_op_keeps_keras_steps(data_format, rng):
+    """Our `call` adds the bias inside the kernel, unless a subclass replaces Keras's `convolution_op` seam."""
+
+    class Negated:
+        def convolution_op(self, inputs, kernel):
+            return super().convolution_op(inputs, -kernel)
+
+    ours_class = type("OursNegated", (Negated, Conv2D), {})
+    builtin_class = type("BuiltinNegated", (Negated, keras.layers.Conv2D), {})
+    config = {"filters": 3, "kernel_size": 3, "activation": "relu", "data_format": data_format}
+    x = rng.standard_normal((2, 4, 7, 7) if data_format == "channels_first" else (2, 7, 7, 4)).astype("float32")
+    results = check_layer(ours_class, builtin_class, config, x, 1e-5)
+    assert all(result.ok for result in results.values()), results
+    negated = check_layer(ours_class, keras.layers.Conv2D, config, x, 1e-5)
+    assert not negated["output"].ok  # the override is really called

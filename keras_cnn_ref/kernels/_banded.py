@@ -19,7 +19,7 @@ matrix product to run well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -66,11 +66,9 @@ class BandedRows:
         self.row_offsets = [(0, i * dilation_h, 0, 0) for i in range(kernel_h)]
         self.row_strides = (1, stride_h, 1, 1)
 
-    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array]) -> jax.Array:
-        """Rows times the band, passed through `finish` (rounding, bias)."""
+    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
         out = self._rows(padded) @ self._band(kernel)  # (N*OH, OW*F)
-        out = out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])  # (N, OH, OW, F)
-        return finish(out)
+        return out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])  # (N, OH, OW, F)
 
     def kernel_grad(self, padded: jax.Array, out_grad: jax.Array) -> jax.Array:
         """Rows, transposed, times the output gradient: each band entry's sum, read off the diagonals."""

@@ -43,10 +43,11 @@ def correlate(padded: jax.Array, kernel: jax.Array, bias: jax.Array | None, geom
     """
     im2col, band = _layouts(padded, kernel, geometry)
     finish = functools.partial(_finish, bias=bias, out_dtype=out_dtype)
-    forward_by_im2col = functools.partial(im2col.forward, finish=finish)
     if band is None:
-        return forward_by_im2col(padded, kernel)
-    return lax.cond(_all_finite(padded), functools.partial(band.forward, finish=finish), forward_by_im2col, padded, kernel)
+        return im2col.forward(padded, kernel, finish)
+    # A small image's sums leave the branch in memory anyway; the bias joins them
+    # after it, which keeps it out of both branches and their compile time.
+    return finish(lax.cond(_all_finite(padded), band.forward, im2col.forward, padded, kernel))
 
 
 def _correlate_forward(padded, kernel, bias, geometry, out_dtype):
@@ -120,7 +121,8 @@ class _Im2col:
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
         self.chunk = max(fitting, default=1)
 
-    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array]) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array,
+                finish: Callable[[jax.Array], jax.Array] = lambda sums: sums) -> jax.Array:
         """Each chunk's sums, passed through `finish` (rounding, bias) before they are stored."""
         weights = self._weights(kernel)
         group_axis, column_axis = self.rank + 1, self.rank + 2

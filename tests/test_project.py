@@ -71,7 +71,7 @@ def test_xla_convolution_is_never_traced_forward_or_backward(layer, shape):
 DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
                    "keras_cnn_ref.layers._conv", "keras_cnn_ref.layers._pool", "keras_cnn_ref.models",
                    "keras_cnn_ref.compat.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness",
-                   "keras_cnn_ref.compat.suite"]
+                   "keras_cnn_ref.compat.suite", "keras_cnn_ref.benchmark.timing"]
 
 
 @pytest.mark.parametrize("module_name", DOCTEST_MODULES)

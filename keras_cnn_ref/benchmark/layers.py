@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import statistics
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from keras_cnn_ref import layers
 from keras_cnn_ref.benchmark.cases import conv_flops
-from keras_cnn_ref.benchmark.timing import interleaved_medians
+from keras_cnn_ref.benchmark.report import STAGES
+from keras_cnn_ref.benchmark.timing import interleaved_samples, paired_speedup
 from keras_cnn_ref.compat.cases import LAYERS
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 
@@ -35,7 +38,7 @@ def timed_steps(layer, x: jax.Array) -> dict:
 
 
 def measure_layer_case(case: dict, rounds: int) -> dict:
-    """Medians of both passes, ours and built-in interleaved, with GFLOP/s for convs."""
+    """Median times of both passes, ours and built-in interleaved, their paired speedups, and GFLOP/s for convs."""
     ours_class, builtin_class = CLASSES[case["layer"]]
     x = jnp.asarray(np.random.default_rng(0).standard_normal(case["shape"]), case["dtype"])
     ours = ours_class(**case["args"], dtype=case["dtype"])
@@ -44,16 +47,16 @@ def measure_layer_case(case: dict, rounds: int) -> dict:
     ours.build(case["shape"])
     builtin.build(case["shape"])
     builtin.set_weights(ours.get_weights())
-    contenders = {}
-    for side, layer in (("ours", ours), ("builtin", builtin)):
-        for stage, run in timed_steps(layer, x).items():
-            contenders[f"{side}/{stage}"] = run
-    medians = interleaved_medians(contenders, rounds)
+    steps = {"ours": timed_steps(ours, x), "builtin": timed_steps(builtin, x)}
+    contenders = {f"{side}/{stage}": steps[side][stage] for stage in STAGES for side in steps}  # pairs side by side
+    samples = interleaved_samples(contenders, rounds)
+    medians = {name: statistics.median(times) for name, times in samples.items()}
     flops = conv_flops(case, out_shape)
     result = {"id": case["id"], "dtype": case["dtype"], "layer": case["layer"], "shape": list(case["shape"])}
-    for stage, stage_flops in (("forward", flops), ("forward_backward", 3 * flops)):
+    for stage, stage_flops in zip(STAGES, (flops, 3 * flops)):
         ours_s, builtin_s = medians[f"ours/{stage}"], medians[f"builtin/{stage}"]
-        result[stage] = {"ours_ms": ours_s * 1e3, "builtin_ms": builtin_s * 1e3, "speedup": builtin_s / ours_s,
+        speedup = paired_speedup(samples[f"builtin/{stage}"], samples[f"ours/{stage}"])
+        result[stage] = {"ours_ms": ours_s * 1e3, "builtin_ms": builtin_s * 1e3, "speedup": speedup,
                          "ours_gflops": stage_flops / ours_s / 1e9 if flops else None,
                          "builtin_gflops": stage_flops / builtin_s / 1e9 if flops else None}
     return result

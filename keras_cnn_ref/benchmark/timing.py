@@ -1,7 +1,8 @@
-"""Interleaved timing: every contender runs once per round, the medians compare."""
+"""Interleaved timing: every contender runs once per round; medians, and ratios paired within a round."""
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -12,24 +13,55 @@ import jax.numpy as jnp
 MATMUL_SIZE = 2048
 
 
-def interleaved_medians(contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict:
-    """Median seconds of each contender over `rounds`, run in turn each round.
+# A sample of a fast contender times calls in a row until they fill this long.
+MIN_SAMPLE_S = 0.01
+
+
+def interleaved_samples(contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
+                        min_sample_s: float = MIN_SAMPLE_S) -> dict[str, list[float]]:
+    """Seconds per call of each contender, one sample per round, run in turn each round.
 
     Every call is waited on (`jax.block_until_ready`), and `warmup` rounds
-    first compile and settle caches. Interleaving spreads the machine's
-    noise over all contenders alike, so their ratios hold even when absolute
-    times drift; the order reverses every round, so no contender always
-    runs first.
+    first compile and settle caches. The last warm-up round also counts how
+    many calls in a row fill `min_sample_s`, and each sample of that
+    contender times that many: a 1 ms call is timed 10 at a time, so the
+    timer and a stray interrupt weigh less. Interleaving spreads the
+    machine's noise over all contenders alike; the order reverses every
+    round, so no contender always runs first, and neighbours in `contenders`
+    always run back to back (see `paired_speedup`).
     """
-    times = {name: [] for name in contenders}
+    samples = {name: [] for name in contenders}
+    repeats = dict.fromkeys(contenders, 1)
     order = list(contenders.items())
     for round_index in range(warmup + rounds):
         for name, run in order if round_index % 2 else order[::-1]:
             start = time.perf_counter()
-            jax.block_until_ready(run())
-            if round_index >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(samples) for name, samples in times.items()}
+            for _ in range(repeats[name]):
+                jax.block_until_ready(run())
+            seconds = (time.perf_counter() - start) / repeats[name]
+            if round_index == warmup - 1:
+                repeats[name] = max(1, math.ceil(min_sample_s / seconds))
+            elif round_index >= warmup:
+                samples[name].append(seconds)
+    return samples
+
+
+def interleaved_medians(contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict:
+    """The median of each contender's `interleaved_samples`."""
+    return {name: statistics.median(times) for name, times in interleaved_samples(contenders, rounds, warmup).items()}
+
+
+def paired_speedup(reference: list[float], ours: list[float]) -> float:
+    """The median, over rounds, of `reference / ours` timed back to back in the same round.
+
+    A burst of load on a shared machine slows both calls of a pair, so each
+    round's ratio holds when its absolute times do not; the median then
+    drops the rounds a burst split.
+
+    >>> paired_speedup([2.0, 9.0, 2.2], [1.0, 1.0, 1.1])
+    2.0
+    """
+    return statistics.median(r / o for r, o in zip(reference, ours, strict=True))
 
 
 def matmul_peak_gflops(rounds: int = 5) -> float:

@@ -3,12 +3,13 @@ memory of its jitted training step, and plain PyTorch as the peer."""
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import jax
 import numpy as np
 
-from keras_cnn_ref.benchmark.timing import interleaved_medians
+from keras_cnn_ref.benchmark.timing import interleaved_samples, paired_speedup
 from keras_cnn_ref.datasets import load_mnist
 from keras_cnn_ref.models import documented_model, keras
 from keras_cnn_ref.training import SIDES, TrainConfig, compiled_models, prepare
@@ -26,10 +27,10 @@ def fit_throughput(batch_size: int, samples: int, rounds: int, data: str | None)
         contenders[SIDE_NAMES[side]] = _fit_epoch(model, x, y, batch_size)
     if (torch_epoch := torch_trainer(x, y, batch_size)) is not None:
         contenders["pytorch"] = torch_epoch
-    medians = interleaved_medians(contenders, rounds)
-    throughput = {name: len(x) / seconds for name, seconds in medians.items()}
+    samples = interleaved_samples(contenders, rounds)  # ours and built-in run back to back
+    throughput = {name: len(x) / statistics.median(seconds) for name, seconds in samples.items()}
     return {"batch_size": batch_size, "samples": len(x), "data": source, "samples_per_s": throughput,
-            "speedup": throughput["ours"] / throughput["builtin"]}
+            "speedup": paired_speedup(samples["builtin"], samples["ours"])}
 
 
 def _fit_epoch(model, x: np.ndarray, y: np.ndarray, batch_size: int):

@@ -1,22 +1,46 @@
-"""Interleaved medians and the matmul peak."""
+"""Interleaved samples, paired speedups and the matmul peak."""
 
 import time
 
-from keras_cnn_ref.benchmark.timing import interleaved_medians, matmul_peak_gflops
+import pytest
+
+from keras_cnn_ref.benchmark.timing import interleaved_medians, interleaved_samples, matmul_peak_gflops, paired_speedup
 
 
-def test_medians_rank_contenders_and_the_order_alternates():
+def sleeper(calls, name, seconds):
+    def run():
+        calls.append(name)
+        time.sleep(seconds)
+    return run
+
+
+def test_samples_rank_contenders_and_the_order_alternates():
     calls = []
-
-    def sleeper(name, seconds):
-        def run():
-            calls.append(name)
-            time.sleep(seconds)
-        return run
-
-    medians = interleaved_medians({"slow": sleeper("slow", 0.02), "fast": sleeper("fast", 0.002)}, rounds=3, warmup=1)
-    assert medians["slow"] > 4 * medians["fast"]
+    contenders = {"slow": sleeper(calls, "slow", 0.02), "fast": sleeper(calls, "fast", 0.002)}
+    samples = interleaved_samples(contenders, rounds=3, warmup=1, min_sample_s=0)
+    assert [len(times) for times in samples.values()] == [3, 3]
+    assert min(samples["slow"]) > 4 * max(samples["fast"])
     assert calls == ["fast", "slow", "slow", "fast", "fast", "slow", "slow", "fast"]  # 1 warm-up + 3 rounds
+
+
+def test_a_fast_contender_is_timed_several_calls_at_a_time():
+    calls = []
+    contenders = {"slow": sleeper(calls, "slow", 0.02), "fast": sleeper(calls, "fast", 0.002)}
+    samples = interleaved_samples(contenders, rounds=2, warmup=1, min_sample_s=0.01)
+    assert calls.count("slow") == 3 and 2 * 3 + 1 <= calls.count("fast") <= 2 * 5 + 1  # 10 ms of 2 ms calls
+    assert 0.002 <= min(samples["fast"]) < 0.01  # seconds per call, not per sample
+
+
+def test_medians_are_the_middle_sample():
+    medians = interleaved_medians({"sleep": lambda: time.sleep(0.005)}, rounds=3)
+    assert 0.005 <= medians["sleep"] < 0.05
+
+
+def test_paired_speedup_holds_through_a_burst_that_slows_one_round():
+    reference, ours = [0.02, 0.02, 0.2, 0.02, 0.02], [0.01, 0.01, 0.1, 0.01, 0.011]
+    assert paired_speedup(reference, ours) == pytest.approx(2.0)
+    with pytest.raises(ValueError):
+        paired_speedup([1.0, 2.0], [1.0])
 
 
 def test_matmul_peak_is_a_plausible_rate():

@@ -120,6 +120,12 @@ class _Im2col:
         batch = padded_shape[0]
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
         self.chunk = max(fitting, default=1)
+        # XLA's CPU backend copies a product's first operand transposed when
+        # its contracted axis (for the kernel gradient, the positions) is not
+        # its minor one. With one group, the output gradient goes first: it is
+        # T*C/F times smaller than the columns to copy, and the backward pass
+        # ran 2-17% faster. With groups, that order ran 12-16% slower.
+        self.gradient_first = geometry.groups == 1
 
     def forward(self, padded: jax.Array, kernel: jax.Array,
                 finish: Callable[[jax.Array], jax.Array] = lambda sums: sums) -> jax.Array:
@@ -142,14 +148,15 @@ class _Im2col:
         def chunk_grads(weights_grad, chunk):
             padded_chunk, grad_chunk = chunk
             grouped = grad_chunk.reshape(*grad_chunk.shape[:-1], self.geometry.groups, -1)  # (b, *O, G, F/G)
-            columns = self._columns(padded_chunk)
-            weights_grad += lax.dot_general(columns, grouped, ((positions, positions),
-                                                                ((group_axis,), (group_axis,))))  # (G, T*C/G, F/G)
+            operands = (grouped, self._columns(padded_chunk))[::1 if self.gradient_first else -1]
+            weights_grad += lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))))
             columns_grad = lax.dot_general(grouped, weights, (((group_axis + 1,), (2,)),
                                                               ((group_axis,), (0,))))  # (G, b, *O, T*C/G)
             return weights_grad, self._overlap_add(columns_grad, padded_chunk.shape)
 
-        weights_grad, padded_grad = self._scan(chunk_grads, jnp.zeros_like(weights), padded, out_grad)
+        init = jnp.zeros_like(weights.mT if self.gradient_first else weights)  # (G, F/G, T*C/G) or transposed
+        weights_grad, padded_grad = self._scan(chunk_grads, init, padded, out_grad)
+        weights_grad = weights_grad.mT if self.gradient_first else weights_grad  # (G, T*C/G, F/G)
         per_tap = weights_grad.reshape(self.geometry.groups, len(self.offsets), self.group_channels, -1)
         kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (*K, C/G, F)
         return padded_grad, kernel_grad

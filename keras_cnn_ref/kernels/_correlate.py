@@ -148,7 +148,8 @@ class _Im2col:
         def chunk_grads(weights_grad, chunk):
             padded_chunk, grad_chunk = chunk
             grouped = grad_chunk.reshape(*grad_chunk.shape[:-1], self.geometry.groups, -1)  # (b, *O, G, F/G)
-            operands = (grouped, self._columns(padded_chunk))[::1 if self.gradient_first else -1]
+            columns = self._columns(padded_chunk)
+            operands = (grouped, columns) if self.gradient_first else (columns, grouped)
             weights_grad += lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))))
             columns_grad = lax.dot_general(grouped, weights, (((group_axis + 1,), (2,)),
                                                               ((group_axis,), (0,))))  # (G, b, *O, T*C/G)

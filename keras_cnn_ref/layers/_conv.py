@@ -37,6 +37,7 @@ class KernelConv:
         return outputs if self.activation is None else self.activation(outputs)
 
     def convolution_op(self, inputs, kernel):
+        """Keras's seam: the convolution alone, without the bias."""
         return self._convolve(inputs, kernel, None)
 
     def _convolve(self, inputs, kernel, bias):

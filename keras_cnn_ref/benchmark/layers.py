@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,7 +9,7 @@ import numpy as np
 from keras_cnn_ref import layers
 from keras_cnn_ref.benchmark.cases import conv_flops
 from keras_cnn_ref.benchmark.report import STAGES
-from keras_cnn_ref.benchmark.timing import interleaved_samples, paired_speedup
+from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
 from keras_cnn_ref.compat.cases import LAYERS
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 
@@ -50,11 +48,11 @@ def measure_layer_case(case: dict, rounds: int) -> dict:
     steps = {"ours": timed_steps(ours, x), "builtin": timed_steps(builtin, x)}
     contenders = {f"{side}/{stage}": steps[side][stage] for stage in STAGES for side in steps}  # pairs side by side
     samples = interleaved_samples(contenders, rounds)
-    medians = {name: statistics.median(times) for name, times in samples.items()}
+    median_s = medians(samples)
     flops = conv_flops(case, out_shape)
     result = {"id": case["id"], "dtype": case["dtype"], "layer": case["layer"], "shape": list(case["shape"])}
     for stage, stage_flops in zip(STAGES, (flops, 3 * flops)):
-        ours_s, builtin_s = medians[f"ours/{stage}"], medians[f"builtin/{stage}"]
+        ours_s, builtin_s = median_s[f"ours/{stage}"], median_s[f"builtin/{stage}"]
         speedup = paired_speedup(samples[f"builtin/{stage}"], samples[f"ours/{stage}"])
         result[stage] = {"ours_ms": ours_s * 1e3, "builtin_ms": builtin_s * 1e3, "speedup": speedup,
                          "ours_gflops": stage_flops / ours_s / 1e9 if flops else None,

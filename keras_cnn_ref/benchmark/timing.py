@@ -46,9 +46,14 @@ def interleaved_samples(contenders: dict[str, Callable[[], object]], rounds: int
     return samples
 
 
+def medians(samples: dict[str, list[float]]) -> dict[str, float]:
+    """The median of each contender's samples."""
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
 def interleaved_medians(contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict:
     """The median of each contender's `interleaved_samples`."""
-    return {name: statistics.median(times) for name, times in interleaved_samples(contenders, rounds, warmup).items()}
+    return medians(interleaved_samples(contenders, rounds, warmup))
 
 
 def paired_speedup(reference: list[float], ours: list[float]) -> float:

@@ -3,13 +3,12 @@ memory of its jitted training step, and plain PyTorch as the peer."""
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import jax
 import numpy as np
 
-from keras_cnn_ref.benchmark.timing import interleaved_samples, paired_speedup
+from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
 from keras_cnn_ref.datasets import load_mnist
 from keras_cnn_ref.models import documented_model, keras
 from keras_cnn_ref.training import SIDES, TrainConfig, compiled_models, prepare
@@ -28,7 +27,7 @@ def fit_throughput(batch_size: int, samples: int, rounds: int, data: str | None)
     if (torch_epoch := torch_trainer(x, y, batch_size)) is not None:
         contenders["pytorch"] = torch_epoch
     samples = interleaved_samples(contenders, rounds)  # ours and built-in run back to back
-    throughput = {name: len(x) / statistics.median(seconds) for name, seconds in samples.items()}
+    throughput = {name: len(x) / seconds for name, seconds in medians(samples).items()}
     return {"batch_size": batch_size, "samples": len(x), "data": source, "samples_per_s": throughput,
             "speedup": paired_speedup(samples["builtin"], samples["ours"])}
 

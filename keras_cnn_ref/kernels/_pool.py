@@ -227,9 +227,8 @@ def _max_pool_jvp(window, strides, pads, primals, tangents):
     the reverse-mode gradient.
     """
     (x,), (tangent,) = primals, tangents
-    out_shape = tuple(map(output_size, x.shape, window, strides, pads))
-    x_taps = _padded_taps(x, lowest(x.dtype), window, strides, pads, out_shape)
-    tangent_taps = _padded_taps(tangent, jnp.zeros((), tangent.dtype), window, strides, pads, out_shape)
+    x_taps = _padded_taps(x, lowest(x.dtype), window, strides, pads)
+    tangent_taps = _padded_taps(tangent, jnp.zeros((), tangent.dtype), window, strides, pads)
     _, picked_tangent = functools.reduce(_keep_pick_unless_greater, zip(x_taps, tangent_taps))
     return functools.reduce(lax.max, x_taps), picked_tangent
 
@@ -242,14 +241,12 @@ def _window_sums(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...]
 @_window_sums.defjvp
 def _window_sums_jvp(window, strides, pads, primals, tangents):
     """The sums are linear: the tangent's are its window sums. Both are taken as `_padded_taps` (see there)."""
-    out_shape = tuple(map(output_size, primals[0].shape, window, strides, pads))
     zero = jnp.zeros((), primals[0].dtype)
-    return [functools.reduce(lax.add, _padded_taps(x, zero, window, strides, pads, out_shape))
-            for x in (*primals, *tangents)]
+    return [functools.reduce(lax.add, _padded_taps(x, zero, window, strides, pads)) for x in (*primals, *tangents)]
 
 
-def _padded_taps(x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-                 out_shape: tuple[int, ...]) -> list[jax.Array]:
+def _padded_taps(x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides: tuple[int, ...],
+                 pads: Pads) -> list[jax.Array]:
     """`window_taps` over `x` padded first, for the derivative rules.
 
     Their transposes, the backward passes, then add every tap's gradient into
@@ -259,6 +256,7 @@ def _padded_taps(x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides
     the taps in memory rather than fuse them into the backward loop.
     """
     padded = lax.pad(x, fill, [(*p, 0) for p in pads])
+    out_shape = tuple(map(output_size, x.shape, window, strides, pads))
     return window_taps(padded, fill, window, strides, ((0, 0),) * x.ndim, out_shape)
 
 

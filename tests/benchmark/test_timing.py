@@ -19,7 +19,8 @@ def test_samples_rank_contenders_and_the_order_alternates():
     contenders = {"slow": sleeper(calls, "slow", 0.02), "fast": sleeper(calls, "fast", 0.002)}
     samples = interleaved_samples(contenders, rounds=3, warmup=1, min_sample_s=0)
     assert [len(times) for times in samples.values()] == [3, 3]
-    assert min(samples["slow"]) > 4 * max(samples["fast"])
+    medians = {name: sorted(times)[1] for name, times in samples.items()}  # the middle of 3: robust to one stall
+    assert medians["slow"] > 4 * medians["fast"]
     assert calls == ["fast", "slow", "slow", "fast", "fast", "slow", "slow", "fast"]  # 1 warm-up + 3 rounds
 
 

@@ -9,7 +9,7 @@ input gradient is the output gradient times the weights, added back where
 each tap's window was read. Columns are built a few images at a time, so the
 copy stays a few MiB whatever the batch.
 
-Small images with few channels run as banded rows instead (`_banded.py`).
+On a CPU, small images with few channels run as banded rows instead (`_banded.py`).
 The band's zeros meet the data in two products, the forward pass's and the
 input gradient's; each falls back to im2col when its operand holds an Inf or
 NaN. docs/performance.md records what else was measured and why these won.
@@ -28,8 +28,12 @@ from jax import lax
 from ._banded import BandedRows, uses_band
 from ._geometry import ConvGeometry, add_windows_back, tap_window, window_offsets
 
-# im2col lays out this many bytes at most per step of its loop over the batch.
+# im2col lays out this many bytes at most per step of its loop over the batch:
+# on a CPU a few MiB, which stay in its caches; on an accelerator (GPU, TPU)
+# enough for one launch over a whole batch, since each step of a loop there is
+# launches of its own.
 IM2COL_CHUNK_BYTES = 8 * 2**20
+ACCELERATOR_CHUNK_BYTES = 2**30
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
@@ -80,9 +84,19 @@ def _broadcast_transpose(out_grad: jax.Array, bias: jax.Array) -> jax.Array:
 
 
 def _layouts(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> tuple[_Im2col, BandedRows | None]:
-    """im2col, and banded rows where the shape suits them (`uses_band`)."""
+    """im2col, and on a CPU banded rows where the shape suits them (`uses_band`).
+
+    A GPU waits on its host for the band's guard (`lax.cond` reads its
+    predicate back), and there im2col over the whole batch was faster.
+    """
     shapes = (padded.shape, kernel.shape, geometry)
-    return _Im2col(*shapes), BandedRows(*shapes) if uses_band(*shapes) else None
+    on_cpu = jax.default_backend() == "cpu"
+    return _Im2col(*shapes), BandedRows(*shapes) if on_cpu and uses_band(*shapes) else None
+
+
+def _sum_dtype(operand: jax.Array) -> jnp.dtype:
+    """Products of 16-bit operands are summed in float32 (see `_conv._operand_dtype`)."""
+    return jnp.promote_types(operand.dtype, jnp.float32)
 
 
 def _all_finite(x: jax.Array) -> jax.Array:
@@ -106,7 +120,8 @@ class _Im2col:
 
     The columns of `b` images are `(b, *O, G, T * C/G)`; the loop over the
     batch takes the largest `b` dividing it whose columns fit
-    `IM2COL_CHUNK_BYTES`. The backward pass rebuilds each chunk's columns
+    `IM2COL_CHUNK_BYTES` (`ACCELERATOR_CHUNK_BYTES` when JAX's default
+    backend is not the CPU). The backward pass rebuilds each chunk's columns
     rather than keeping all of them.
     """
 
@@ -116,9 +131,10 @@ class _Im2col:
         self.offsets = window_offsets(geometry.window, geometry.dilation)
         *_, self.group_channels, filters = kernel_shape
         self.group_filters = filters // geometry.groups
-        image_bytes = math.prod(geometry.out_spatial) * len(self.offsets) * padded_shape[-1] * 4  # float32 columns
+        image_bytes = math.prod(geometry.out_spatial) * len(self.offsets) * padded_shape[-1] * 4  # at most 4 bytes a value
         batch = padded_shape[0]
-        fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= IM2COL_CHUNK_BYTES]
+        limit = IM2COL_CHUNK_BYTES if jax.default_backend() == "cpu" else ACCELERATOR_CHUNK_BYTES
+        fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= limit]
         self.chunk = max(fitting, default=1)
         # XLA's CPU backend copies a product's first operand transposed when
         # its contracted axis (for the kernel gradient, the positions) is not
@@ -134,15 +150,15 @@ class _Im2col:
         group_axis, column_axis = self.rank + 1, self.rank + 2
 
         def chunk_out(padded_chunk):
-            out = lax.dot_general(self._columns(padded_chunk), weights,
-                                  (((column_axis,), (1,)), ((group_axis,), (0,))))  # (G, b, *O, F/G)
+            out = lax.dot_general(self._columns(padded_chunk), weights, (((column_axis,), (1,)), ((group_axis,), (0,))),
+                                  preferred_element_type=_sum_dtype(padded))  # (G, b, *O, F/G)
             out = jnp.moveaxis(out, 0, group_axis)  # (b, *O, G, F/G)
             return finish(out.reshape(*out.shape[:group_axis], -1))  # (b, *O, F)
 
         return self._scan(lambda _, chunk: (None, chunk_out(*chunk)), None, padded)[1]
 
     def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
-        weights = self._weights(kernel)
+        weights, sum_dtype = self._weights(kernel), _sum_dtype(padded)
         positions, group_axis = tuple(range(self.rank + 1)), self.rank + 1  # (b, *O) and G
 
         def chunk_grads(weights_grad, chunk):
@@ -150,17 +166,18 @@ class _Im2col:
             grouped = grad_chunk.reshape(*grad_chunk.shape[:-1], self.geometry.groups, -1)  # (b, *O, G, F/G)
             columns = self._columns(padded_chunk)
             operands = (grouped, columns) if self.gradient_first else (columns, grouped)
-            weights_grad += lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))))
-            columns_grad = lax.dot_general(grouped, weights, (((group_axis + 1,), (2,)),
-                                                              ((group_axis,), (0,))))  # (G, b, *O, T*C/G)
+            weights_grad += lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))),
+                                            preferred_element_type=sum_dtype)
+            columns_grad = lax.dot_general(grouped, weights, (((group_axis + 1,), (2,)), ((group_axis,), (0,))),
+                                           preferred_element_type=sum_dtype)  # (G, b, *O, T*C/G)
             return weights_grad, self._overlap_add(columns_grad, padded_chunk.shape)
 
-        init = jnp.zeros_like(weights.mT if self.gradient_first else weights)  # (G, F/G, T*C/G) or transposed
+        init = jnp.zeros_like(weights.mT if self.gradient_first else weights, sum_dtype)  # (G, F/G, T*C/G) or transposed
         weights_grad, padded_grad = self._scan(chunk_grads, init, padded, out_grad)
         weights_grad = weights_grad.mT if self.gradient_first else weights_grad  # (G, T*C/G, F/G)
         per_tap = weights_grad.reshape(self.geometry.groups, len(self.offsets), self.group_channels, -1)
         kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (*K, C/G, F)
-        return padded_grad, kernel_grad
+        return padded_grad.astype(padded.dtype), kernel_grad.astype(kernel.dtype)
 
     def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
         return self.backward(padded, kernel, out_grad)[0]  # XLA drops the unused kernel gradient

@@ -1,6 +1,7 @@
 """`conv` against the float64 reference, and under JAX's transformations."""
 
 import itertools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -144,6 +145,37 @@ def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_
     chunked = jax.value_and_grad(loss, (0, 1))(x, kernel)
     for ours, reference_value in zip(jax.tree.leaves(chunked), jax.tree.leaves(whole)):
         assert compare(ours, reference_value, 1e-6).ok
+
+
+@pytest.fixture
+def accelerator_plan(monkeypatch):
+    """Kernels traced as for a GPU (JAX's default backend), and run here on the CPU."""
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    jax.clear_caches()
+    yield
+    jax.clear_caches()
+
+
+@pytest.mark.parametrize("x_shape, kernel_shape", [
+    ((128, 28, 28, 1), (3, 3, 1, 4)),  # banded rows on a CPU
+    ((32, 56, 56, 64), (3, 3, 64, 64)),  # 28 chunks of 8 MiB on a CPU
+])
+def test_an_accelerator_takes_16_bit_im2col_over_the_whole_batch(x_shape, kernel_shape, accelerator_plan):
+    """No loop, no branch, and every product takes bfloat16 operands into float32 sums."""
+    loss = lambda a, b: jnp.sum(conv(a, b, padding="same").astype(jnp.float32))  # noqa: E731
+    shapes = (jax.ShapeDtypeStruct(x_shape, jnp.bfloat16), jax.ShapeDtypeStruct(kernel_shape, jnp.bfloat16))
+    lowered = jax.jit(jax.value_and_grad(loss, (0, 1))).lower(*shapes).as_text()
+    assert "stablehlo.while" not in lowered and "stablehlo.case" not in lowered
+    products = [line for line in lowered.splitlines() if "stablehlo.dot_general" in line]
+    assert len(products) == 3, products  # the forward pass, then the kernel and input gradients
+    for line in products:
+        assert re.search(r"\(tensor<[^>]*xbf16>, tensor<[^>]*xbf16>\) -> tensor<[^>]*xf32>", line), line
+
+
+@pytest.mark.parametrize("case", [case for case in random_cases(40) if case["dtype"] != "float32"],
+                         ids=lambda case: case["id"])
+def test_16_bit_operands_as_an_accelerator_takes_them_match_float64_reference(case, rng, accelerator_plan):
+    _check_against_reference(case, rng)
 
 
 BIAS_CASES = [

@@ -65,7 +65,9 @@ def load_class(spec: str) -> type:
 def vjp_program(layer, x, seed: int = 0):
     """`layer`'s forward pass and the VJP of a seeded random cotangent, as one function and its arguments.
 
-    `program(*args)` returns `(output, weight_grads, input_grad)`.
+    `program(*args)` returns `(output, weight_grads, input_grad)`. The
+    cotangent (standard normal, from `jax.random.key(seed)`) is drawn inside,
+    where the output's shape is known, so one trace serves the whole program.
     """
     trainable = [v.value for v in layer.trainable_variables]
     non_trainable = [v.value for v in layer.non_trainable_variables]
@@ -73,13 +75,22 @@ def vjp_program(layer, x, seed: int = 0):
     def forward(trainable, x):
         return layer.stateless_call(trainable, non_trainable, x)[0]
 
-    def program(trainable, x, cotangent):
+    def program(trainable, x):
         output, vjp = jax.vjp(forward, trainable, x)
+        cotangent = jax.random.normal(jax.random.key(seed), output.shape).astype(output.dtype)
         return output, *vjp(cotangent)
 
-    out_spec = jax.eval_shape(forward, trainable, x)
-    cotangent = np.random.default_rng(seed).standard_normal(out_spec.shape).astype(out_spec.dtype)
-    return program, (trainable, x, cotangent)
+    return program, (trainable, x)
+
+
+def traced_outputs_and_grads(layer, x, seed: int = 0) -> tuple[dict[str, np.ndarray], jax.extend.core.ClosedJaxpr]:
+    """`outputs_and_grads`, and the jaxpr of the program that computed them, from one trace."""
+    program, args = vjp_program(layer, x, seed)
+    traced = jax.jit(program).trace(*args)
+    output, weight_grads, input_grad = traced.lower().compile()(*args)
+    names = [f"grad {v.path.removeprefix(layer.name + '/')}" for v in layer.trainable_variables]
+    arrays = {"output": output, **dict(zip(names, weight_grads)), "grad input": input_grad}
+    return {name: np.asarray(array) for name, array in arrays.items()}, traced.jaxpr
 
 
 def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
@@ -87,11 +98,7 @@ def outputs_and_grads(layer, x, seed: int = 0) -> dict[str, np.ndarray]:
 
     Returns `{"output": ..., "grad <weight path>": ..., "grad input": ...}`.
     """
-    program, args = vjp_program(layer, x, seed)
-    output, weight_grads, input_grad = jax.jit(program)(*args)
-    names = [f"grad {v.path.removeprefix(layer.name + '/')}" for v in layer.trainable_variables]
-    arrays = {"output": output, **dict(zip(names, weight_grads)), "grad input": input_grad}
-    return {name: np.asarray(array) for name, array in arrays.items()}
+    return traced_outputs_and_grads(layer, x, seed)[0]
 
 
 def compare_outputs_and_grads(ours, ref, x, tolerance: float) -> dict[str, Comparison]:

@@ -21,7 +21,8 @@ import jax.extend
 from keras_cnn_ref import plugin
 from keras_cnn_ref.compat.cases import MODEL_CASES, STACKS
 from keras_cnn_ref.compat.compare import Comparison, agree, compare
-from keras_cnn_ref.compat.harness import Implementation, case_input, keras, outputs_and_grads, vjp_program
+from keras_cnn_ref.compat.harness import (Implementation, case_input, keras, outputs_and_grads,
+                                          traced_outputs_and_grads)
 from keras_cnn_ref.compat.suite import Section
 
 TOLERANCE = 1e-4
@@ -91,9 +92,8 @@ def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
     model, x = build_model(case), case_input(case)
     builtin = outputs_and_grads(model, x)
     with plugin.enabled(), xla_window_ops_refuse():
-        ours = outputs_and_grads(model, x)
-        program, args = vjp_program(model, x)
-        traced = traced_primitives(jax.make_jaxpr(program)(*args).jaxpr)
+        ours, jaxpr = traced_outputs_and_grads(model, x)
+    traced = traced_primitives(jaxpr.jaxpr)
     return {
         "output": compare(ours["output"], builtin["output"], TOLERANCE),
         "grad input": compare(ours["grad input"], builtin["grad input"], TOLERANCE),

@@ -35,17 +35,23 @@ def timed_steps(layer, x: jax.Array) -> dict:
     return {"forward": lambda: forward_jit(trainable, x), "forward_backward": lambda: gradients_jit(trainable, x)}
 
 
-def measure_layer_case(case: dict, rounds: int) -> dict:
-    """Median times of both passes, ours and built-in interleaved, their paired speedups, and GFLOP/s for convs."""
+def layer_steps(case: dict) -> dict:
+    """Our layer and built-in Keras's, built with the same weights on the same
+    input: each side's `timed_steps`."""
     ours_class, builtin_class = CLASSES[case["layer"]]
     x = jnp.asarray(np.random.default_rng(0).standard_normal(case["shape"]), case["dtype"])
     ours = ours_class(**case["args"], dtype=case["dtype"])
     builtin = builtin_class(**case["args"], dtype=case["dtype"])
-    out_shape = ours.compute_output_shape(case["shape"])
     ours.build(case["shape"])
     builtin.build(case["shape"])
     builtin.set_weights(ours.get_weights())
-    steps = {"ours": timed_steps(ours, x), "builtin": timed_steps(builtin, x)}
+    return {"ours": timed_steps(ours, x), "builtin": timed_steps(builtin, x)}
+
+
+def measure_layer_case(case: dict, rounds: int) -> dict:
+    """Median times of both passes, ours and built-in interleaved, their paired speedups, and GFLOP/s for convs."""
+    steps = layer_steps(case)
+    out_shape = CLASSES[case["layer"]][0](**case["args"]).compute_output_shape(case["shape"])
     contenders = {f"{side}/{stage}": steps[side][stage] for stage in STAGES for side in steps}  # pairs side by side
     samples = interleaved_samples(contenders, rounds)
     median_s = medians(samples)

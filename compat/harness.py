@@ -65,9 +65,7 @@ def load_class(spec: str) -> type:
 def vjp_program(layer, x, seed: int = 0):
     """`layer`'s forward pass and the VJP of a seeded random cotangent, as one function and its arguments.
 
-    `program(*args)` returns `(output, weight_grads, input_grad)`. The
-    cotangent (standard normal, from `jax.random.key(seed)`) is drawn inside,
-    where the output's shape is known, so one trace serves the whole program.
+    `program(*args)` returns `(output, weight_grads, input_grad)`.
     """
     trainable = [v.value for v in layer.trainable_variables]
     non_trainable = [v.value for v in layer.non_trainable_variables]
@@ -75,12 +73,13 @@ def vjp_program(layer, x, seed: int = 0):
     def forward(trainable, x):
         return layer.stateless_call(trainable, non_trainable, x)[0]
 
-    def program(trainable, x):
+    def program(trainable, x, cotangent):
         output, vjp = jax.vjp(forward, trainable, x)
-        cotangent = jax.random.normal(jax.random.key(seed), output.shape).astype(output.dtype)
         return output, *vjp(cotangent)
 
-    return program, (trainable, x)
+    out_spec = jax.eval_shape(forward, trainable, x)
+    cotangent = np.random.default_rng(seed).standard_normal(out_spec.shape).astype(out_spec.dtype)
+    return program, (trainable, x, cotangent)
 
 
 def traced_outputs_and_grads(layer, x, seed: int = 0) -> tuple[dict[str, np.ndarray], jax.extend.core.ClosedJaxpr]:

@@ -90,8 +90,16 @@ def _layouts(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> tu
     predicate back), and there im2col over the whole batch was faster.
     """
     shapes = (padded.shape, kernel.shape, geometry)
-    on_cpu = jax.default_backend() == "cpu"
-    return _Im2col(*shapes), BandedRows(*shapes) if on_cpu and uses_band(*shapes) else None
+    return _Im2col(*shapes), BandedRows(*shapes) if on_cpu() and uses_band(*shapes) else None
+
+
+def on_cpu() -> bool:
+    """Whether the kernels plan for a CPU: JAX's default backend, read while tracing.
+
+    The plan (chunk size, banded rows, operand dtype) follows it; a computation
+    placed on another device than the default one still gets the default's plan.
+    """
+    return jax.default_backend() == "cpu"
 
 
 def _sum_dtype(operand: jax.Array) -> jnp.dtype:
@@ -133,7 +141,7 @@ class _Im2col:
         self.group_filters = filters // geometry.groups
         image_bytes = math.prod(geometry.out_spatial) * len(self.offsets) * padded_shape[-1] * 4  # at most 4 bytes a value
         batch = padded_shape[0]
-        limit = IM2COL_CHUNK_BYTES if jax.default_backend() == "cpu" else ACCELERATOR_CHUNK_BYTES
+        limit = IM2COL_CHUNK_BYTES if on_cpu() else ACCELERATOR_CHUNK_BYTES
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= limit]
         self.chunk = max(fitting, default=1)
         # XLA's CPU backend copies a product's first operand transposed when

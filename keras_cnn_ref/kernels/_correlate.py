@@ -11,8 +11,9 @@ copy stays a few MiB whatever the batch.
 
 On a CPU, small images with few channels run as banded rows instead (`_banded.py`).
 The band's zeros meet the data in two products, the forward pass's and the
-input gradient's; each falls back to im2col when its operand holds an Inf or
-NaN. docs/performance.md records what else was measured and why these won.
+input gradient's; each falls back to a loop over the taps (`_TapLoop`, the
+correlation's definition) when its operand holds an Inf or NaN.
+docs/performance.md records what else was measured and why these won.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from ._banded import BandedRows, uses_band
@@ -45,13 +47,13 @@ def correlate(padded: jax.Array, kernel: jax.Array, bias: jax.Array | None, geom
     `out_dtype`, or None) is then added, a chunk at a time, while each chunk
     of the output is still in cache.
     """
-    im2col, band = _layouts(padded, kernel, geometry)
     finish = functools.partial(_finish, bias=bias, out_dtype=out_dtype)
-    if band is None:
-        return im2col.forward(padded, kernel, finish)
+    shapes = (padded.shape, kernel.shape, geometry)
+    if not _uses_band(*shapes):
+        return _Im2col(*shapes).forward(padded, kernel, finish)
     # A small image's sums leave the branch in memory anyway; the bias joins them
     # after it, which keeps it out of both branches and their compile time.
-    return finish(lax.cond(_all_finite(padded), band.forward, im2col.forward, padded, kernel))
+    return finish(lax.cond(_all_finite(padded), BandedRows(*shapes).forward, _TapLoop(*shapes).forward, padded, kernel))
 
 
 def _correlate_forward(padded, kernel, bias, geometry, out_dtype):
@@ -62,10 +64,12 @@ def _correlate_backward(geometry: ConvGeometry, out_dtype: jnp.dtype, residuals,
     padded, kernel, bias = residuals
     bias_grad = None if bias is None else _broadcast_transpose(out_grad, bias)
     out_grad = out_grad.astype(padded.dtype)  # the transpose of rounding to out_dtype
-    im2col, band = _layouts(padded, kernel, geometry)
-    if band is None:
-        return *im2col.backward(padded, kernel, out_grad), bias_grad
-    input_grad = lax.cond(_all_finite(out_grad), band.input_grad, im2col.input_grad, padded, kernel, out_grad)
+    shapes = (padded.shape, kernel.shape, geometry)
+    if not _uses_band(*shapes):
+        return *_Im2col(*shapes).backward(padded, kernel, out_grad), bias_grad
+    band = BandedRows(*shapes)
+    taps = _TapLoop(*shapes)
+    input_grad = lax.cond(_all_finite(out_grad), band.input_grad, taps.input_grad, padded, kernel, out_grad)
     return input_grad, band.kernel_grad(padded, out_grad), bias_grad
 
 
@@ -83,14 +87,13 @@ def _broadcast_transpose(out_grad: jax.Array, bias: jax.Array) -> jax.Array:
     return jax.vjp(lambda b: jnp.broadcast_to(b, out_grad.shape), bias)[1](out_grad)[0]
 
 
-def _layouts(padded: jax.Array, kernel: jax.Array, geometry: ConvGeometry) -> tuple[_Im2col, BandedRows | None]:
-    """im2col, and on a CPU banded rows where the shape suits them (`uses_band`).
+def _uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry) -> bool:
+    """Banded rows on a CPU where the shape suits them (`uses_band`), im2col elsewhere.
 
     A GPU waits on its host for the band's guard (`lax.cond` reads its
     predicate back), and there im2col over the whole batch was faster.
     """
-    shapes = (padded.shape, kernel.shape, geometry)
-    return _Im2col(*shapes), BandedRows(*shapes) if on_cpu() and uses_band(*shapes) else None
+    return on_cpu() and uses_band(padded_shape, kernel_shape, geometry)
 
 
 def on_cpu() -> bool:
@@ -187,9 +190,6 @@ class _Im2col:
         kernel_grad = per_tap.transpose(1, 2, 0, 3).reshape(kernel.shape)  # (T, C/G, G, F/G) -> (*K, C/G, F)
         return padded_grad.astype(padded.dtype), kernel_grad.astype(kernel.dtype)
 
-    def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
-        return self.backward(padded, kernel, out_grad)[0]  # XLA drops the unused kernel gradient
-
     def _scan(self, step: Callable, init, *batches: jax.Array):
         """`lax.scan` of `step` over `batches` a chunk at a time; one chunk needs no loop."""
         if self.chunk == batches[0].shape[0]:
@@ -216,3 +216,55 @@ class _Im2col:
         windows = [per_tap[..., t, :] for t in range(len(self.offsets))]
         offsets = [(0, *offset, 0) for offset in self.offsets]
         return add_windows_back(windows, offsets, (1, *self.geometry.strides, 1), padded_shape)  # (b, *Sp, C)
+
+
+class _TapLoop:
+    """The band's fallback, one group: the correlation's definition, a tap per step of a `fori_loop`.
+
+    The forward pass adds each tap's strided window times the tap's weights;
+    the input gradient adds the output gradient times them back where that
+    window was read. No operand meets a zero it should not, so an Inf or NaN
+    stays in its own windows. It runs slower than the band, but only on
+    non-finite data, and its one loop body costs XLA a fraction of im2col's
+    compile time, which every band layer's `lax.cond` pays (docs/performance.md).
+    """
+
+    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
+        self.geometry = geometry
+        self.offsets = np.array(window_offsets(geometry.window, geometry.dilation))  # (T, rank)
+        # What one tap's window spans of the padded input before its stride is taken.
+        extent = ((n - 1) * stride + 1 for n, stride in zip(geometry.out_spatial, geometry.strides))
+        self.window_shape = (padded_shape[0], *extent, padded_shape[-1])
+        self.strided = (slice(None), *(slice(None, None, s) for s in geometry.strides), slice(None))
+
+    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+        taps, sum_dtype = kernel.reshape(len(self.offsets), *kernel.shape[-2:]), _sum_dtype(padded)  # (T, C, F)
+
+        def add_tap(t, sums):
+            window = lax.dynamic_slice(padded, self._start(t), self.window_shape)[self.strided]  # (N, *O, C)
+            return sums + lax.dot_general(window, taps[t], (((window.ndim - 1,), (0,)), ((), ())),
+                                          preferred_element_type=sum_dtype)
+
+        sums = jnp.zeros((padded.shape[0], *self.geometry.out_spatial, kernel.shape[-1]), sum_dtype)  # (N, *O, F)
+        return lax.fori_loop(0, len(self.offsets), add_tap, sums)
+
+    def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
+        """`padded` gives only the shape and dtype."""
+        taps, sum_dtype = kernel.reshape(len(self.offsets), *kernel.shape[-2:]), _sum_dtype(padded)  # (T, C, F)
+        spread_out = [(0, 0, 0), *((0, 0, stride - 1) for stride in self.geometry.strides), (0, 0, 0)]
+
+        def add_tap(t, grad):
+            window_grad = lax.dot_general(out_grad, taps[t], (((out_grad.ndim - 1,), (1,)), ((), ())),
+                                          preferred_element_type=sum_dtype)  # (N, *O, C)
+            window_grad = lax.pad(window_grad, jnp.zeros((), sum_dtype), spread_out)  # (N, *window extent, C)
+            start = self._start(t)
+            added = lax.dynamic_slice(grad, start, self.window_shape) + window_grad
+            return lax.dynamic_update_slice(grad, added, start)
+
+        grad = lax.fori_loop(0, len(self.offsets), add_tap, jnp.zeros(padded.shape, sum_dtype))
+        return grad.astype(padded.dtype)
+
+    def _start(self, t: jax.Array) -> tuple[jax.Array, ...]:
+        """Where tap `t`'s window starts in the padded input, batch and channels included."""
+        zero = jnp.zeros((), jnp.int32)
+        return (zero, *jnp.asarray(self.offsets, jnp.int32)[t], zero)

@@ -81,6 +81,15 @@ def im2col_only(monkeypatch):
     jax.clear_caches()
 
 
+@pytest.fixture
+def tap_loop(monkeypatch):
+    """The band wherever groups == 1, and its fallback taken as if every operand held an Inf or NaN."""
+    _force(monkeypatch, "band")
+    monkeypatch.setattr(_correlate, "_all_finite", lambda x: jnp.zeros((), bool))
+    yield
+    jax.clear_caches()
+
+
 def _check_against_reference(case, rng):
     x, kernel = _draw(rng, case)
     args = {k: case[k] for k in ("strides", "padding", "dilation_rate", "groups", "data_format")}
@@ -101,6 +110,12 @@ def _check_against_reference(case, rng):
 
 @pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
 def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
+    _check_against_reference(case, rng)
+
+
+@pytest.mark.parametrize("case", [case for case in random_cases(40) if case["groups"] == 1],
+                         ids=lambda case: case["id"])
+def test_the_band_fallback_matches_float64_reference(case, tap_loop, rng):
     _check_against_reference(case, rng)
 
 
@@ -298,34 +313,42 @@ def test_grid_covers_every_argument():
         (max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases))
 
 
-POISONED_AT = {"x": (0, 5, 5, 0), "kernel": (1, 0, 0, 3), "cotangent": (0, 4, 4, 2)}
+POISONED_AT = {"x": (0, 5, 5, 0), "kernel": (1, 0, 0, 3), "cotangent": (0, 3, 3, 2)}
+BAND_GEOMETRIES = [((1, 1), (1, 1)), ((2, 1), (1, 1)), ((1, 3), (1, 1)), ((1, 1), (2, 1))]  # strides, dilation
 
 
+@pytest.mark.parametrize("strides, dilation", BAND_GEOMETRIES, ids=str)
 @pytest.mark.parametrize("poison", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("poisoned", [("x",), ("kernel",), ("cotangent",), ("x", "kernel"), ("kernel", "cotangent")])
-def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poison, rng):
-    """The band shape, but an Inf or NaN in the input, kernel or output gradient.
+def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poison, strides, dilation, rng):
+    """The band's shapes, but an Inf or NaN in the input, kernel or output gradient.
 
     Each result is the float64 reference's, position by position, and XLA's
     too unless the kernel is poisoned: XLA's input gradient is a convolution
     over the zero-padded output gradient, so a non-finite weight also meets
     those zeros there and makes NaNs that the true gradient does not have.
     """
+    out_spatial = tuple((12 - 2 * d - 1) // s + 1 for s, d in zip(strides, dilation))
     operands = {"x": rng.standard_normal((2, 12, 12, 1)), "kernel": rng.standard_normal((3, 3, 1, 4)),
-                "cotangent": rng.standard_normal((2, 10, 10, 4))}
+                "cotangent": rng.standard_normal((2, *out_spatial, 4))}
     operands["kernel"][0, 0, 0, 1] = 0.0  # an Inf meeting a zero weight makes a NaN
     for name in poisoned:
         operands[name][POISONED_AT[name]] = poison
     x, kernel, cotangent = (jnp.asarray(operands[name], jnp.float32) for name in ("x", "kernel", "cotangent"))
-    assert _banded.uses_band((2, 12, 12, 1), kernel.shape, ConvGeometry((3, 3), (1, 1), (1, 1), 1, (10, 10)))
+    assert _banded.uses_band((2, 12, 12, 1), kernel.shape, ConvGeometry((3, 3), strides, dilation, 1, out_spatial))
+
+    def ours(a, b):
+        return conv(a, b, strides=strides, dilation_rate=dilation)
 
     def xla(a, b):
-        return jax.lax.conv_general_dilated(a, b, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jax.lax.conv_general_dilated(a, b, strides, "VALID", rhs_dilation=dilation,
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
-    ours_out, ours_vjp = jax.vjp(conv, x, kernel)
+    ours_out, ours_vjp = jax.vjp(ours, x, kernel)
     ours = [ours_out, *ours_vjp(cotangent)]
     with np.errstate(invalid="ignore"):
-        expected = [reference.conv(x, kernel, (1, 1)), *reference.conv_vjp(x, kernel, cotangent, (1, 1))]
+        expected = [reference.conv(x, kernel, strides, dilation=dilation),
+                    *reference.conv_vjp(x, kernel, cotangent, strides, dilation=dilation)]
     pairs = list(zip(ours, expected))
     if "kernel" not in poisoned:
         xla_out, xla_vjp = jax.vjp(xla, x, kernel)

@@ -6,7 +6,6 @@ is traced, never inside the compiled computation.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import numbers
 from collections.abc import Sequence
@@ -161,15 +160,26 @@ def add_windows_back(windows: Sequence[jax.Array], offsets: Sequence[Sequence[in
     """The transpose of `tap_window`: sums every window back where it was read.
 
     `offsets[t]` (window `t`'s), `strides` and `shape` (the padded input's)
-    cover every axis. Wraps `lax.pad`, whose interior padding spreads a
-    strided window back out.
+    cover every axis. Along an axis with stride `s`, a window reads every
+    `s`-th position from its offset: one of `s` phases (the positions equal
+    mod `s`), and within that phase a contiguous range. So each phase sums
+    its windows with edge padding alone, and the phases are then interleaved.
+    Spreading each window out with interior padding instead made XLA visit
+    every tap at every position: 3x slower for a 7x7 stride-2 stem. Wraps
+    `lax.pad`.
     """
+    phase_shape = [-(-size // stride) for size, stride in zip(shape, strides)]
     zero = jnp.zeros((), windows[0].dtype)
-    spread = (
-        jax.lax.pad(window, zero, [
-            (start, size - start - (count - 1) * stride - 1, stride - 1)
-            for start, count, stride, size in zip(offset, window.shape, strides, shape)
-        ])
-        for window, offset in zip(windows, offsets)
-    )
-    return functools.reduce(jnp.add, spread)
+    sums = {}
+    for window, offset in zip(windows, offsets):
+        phase = tuple(start % stride for start, stride in zip(offset, strides))
+        edges = [(start // stride, extent - start // stride - count, 0)
+                 for start, stride, extent, count in zip(offset, strides, phase_shape, window.shape)]
+        spread = jax.lax.pad(window, zero, edges)
+        sums[phase] = sums[phase] + spread if phase in sums else spread
+    phases = [sums.get(phase, jnp.zeros(phase_shape, zero.dtype)) for phase in itertools.product(*map(range, strides))]
+    rank = len(shape)
+    stacked = jnp.stack(phases).reshape(*strides, *phase_shape)  # (*s, *m)
+    interleaved = stacked.transpose([i for axis in range(rank) for i in (rank + axis, axis)])  # (m0, s0, m1, s1, ...)
+    full = interleaved.reshape([extent * stride for extent, stride in zip(phase_shape, strides)])  # (m0*s0, ...)
+    return full[tuple(slice(0, size) for size in shape)]

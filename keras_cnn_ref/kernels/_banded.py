@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+from jax import lax
 
 from ._geometry import ConvGeometry, add_windows_back, tap_window
 
@@ -44,26 +44,19 @@ class BandedRows:
     """The forward and backward passes of one correlation, by banded rows.
 
     Every operand value meets only the weights of its own windows: the band
-    is filled by selection, never by multiplying a weight by a 0/1 mask, and
-    the kernel gradient is read off the band's diagonals by gathering them.
-    So an Inf or NaN in the kernel, or in the input on the way back, stays in
-    its own windows. Only the forward pass's input and the input gradient's
-    output gradient meet the band's zeros: one Inf or NaN there spreads along
-    its row (`0 * inf` is NaN), and the caller must see that they are finite.
+    is laid out by padding and tiling the kernel, never by multiplying a
+    weight by a 0/1 mask, and the kernel gradient is read off the band's
+    diagonals by the same tiling undone. So an Inf or NaN in the kernel, or
+    in the input on the way back, stays in its own windows. Only the forward
+    pass's input and the input gradient's output gradient meet the band's
+    zeros: one Inf or NaN there spreads along its row (`0 * inf` is NaN), and
+    the caller must see that they are finite.
     """
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.padded_shape, self.kernel_shape, self.geometry = tuple(padded_shape), tuple(kernel_shape), geometry
-        kernel_h, kernel_w = geometry.window
-        (stride_h, stride_w), (dilation_h, dilation_w) = geometry.strides, geometry.dilation
-        out_w = geometry.out_spatial[1]
-        # The input column that kernel column j of output column ow reads.
-        self.columns_read = np.arange(out_w)[None, :] * stride_w + np.arange(kernel_w)[:, None] * dilation_w  # (KW, OW)
-        # tap_of[w, ow] = the kernel column that reads input column w for output column ow, or -1: off the band.
-        self.tap_of = np.full((padded_shape[2], out_w), -1)
-        for j in range(kernel_w):
-            self.tap_of[self.columns_read[j], np.arange(out_w)] = j
-        self.row_offsets = [(0, i * dilation_h, 0, 0) for i in range(kernel_h)]
+        (stride_h, self.stride_w), (dilation_h, self.dilation_w) = geometry.strides, geometry.dilation
+        self.row_offsets = [(0, i * dilation_h, 0, 0) for i in range(geometry.window[0])]
         self.row_strides = (1, stride_h, 1, 1)
 
     def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
@@ -71,13 +64,25 @@ class BandedRows:
         return out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])  # (N, OH, OW, F)
 
     def kernel_grad(self, padded: jax.Array, out_grad: jax.Array) -> jax.Array:
-        """Rows, transposed, times the output gradient: each band entry's sum, read off the diagonals."""
+        """Rows, transposed, times the output gradient: each band entry's sum, read off the diagonals.
+
+        Output column `ow` meets input column `w` through kernel column `j`
+        where `w = ow * stride + j * dilation`. With the band's `(OW, Wp)`
+        entries flattened and each row widened by `stride`, row `ow` starts
+        at its own first tap, `(ow, ow * stride)`, and its taps lie every
+        `dilation` entries from there.
+        """
         batch, out_h, out_w, filters = out_grad.shape
-        kernel_h, _, channels, _ = self.kernel_shape
+        kernel_h, kernel_w, channels, _ = self.kernel_shape
+        width = self.padded_shape[2]
         flat_grad = out_grad.reshape(batch * out_h, out_w * filters)  # (N*OH, OW*F)
-        band_grad = (self._rows(padded).T @ flat_grad).reshape(kernel_h, -1, channels, out_w, filters)
-        on_band = band_grad[:, self.columns_read, :, np.arange(out_w)[None, :], :]  # (KW, OW, KH, C, F)
-        return on_band.sum(axis=1).transpose(1, 0, 2, 3)  # (KH, KW, C, F)
+        band_grad = (self._rows(padded).T @ flat_grad).reshape(kernel_h, width, channels, out_w, filters)
+        entries = band_grad.transpose(0, 2, 4, 3, 1).reshape(kernel_h, channels, filters, -1)  # (KH, C, F, OW*Wp)
+        widened = lax.pad(entries, jnp.zeros((), entries.dtype), [(0, 0, 0)] * 3 + [(0, out_w * self.stride_w, 0)])
+        skewed = widened.reshape(kernel_h, channels, filters, out_w, width + self.stride_w)  # (KH, C, F, OW, Wp+s)
+        extent = (kernel_w - 1) * self.dilation_w + 1
+        on_band = lax.slice_in_dim(skewed, 0, extent, self.dilation_w, axis=4)  # (KH, C, F, OW, KW)
+        return on_band.sum(axis=3).transpose(0, 3, 1, 2)  # (KH, KW, C, F)
 
     def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
         """The output gradient times the band, transposed, added back row by row (`padded` gives only the shape)."""
@@ -97,8 +102,19 @@ class BandedRows:
         return jnp.stack(rows, axis=2).reshape(batch * out_h, -1)  # (N*OH, KH*Wp*C)
 
     def _band(self, kernel: jax.Array) -> jax.Array:
-        """The kernel along the width as a banded matrix: `(KH*Wp*C, OW*F)`."""
-        kernel_h, _, channels, filters = self.kernel_shape
-        picked = jnp.take(kernel, np.maximum(self.tap_of, 0), axis=1)  # (KH, Wp, OW, C, F)
-        band = jnp.where(self.tap_of[None, :, :, None, None] >= 0, picked, jnp.zeros((), kernel.dtype))
-        return band.transpose(0, 1, 3, 2, 4).reshape(kernel_h * self.padded_shape[2] * channels, -1)
+        """The kernel along the width as a banded matrix: `(KH*Wp*C, OW*F)`.
+
+        Each kernel row, dilated and padded with zeros to `Wp + stride`
+        columns, repeats `OW` times end to end; cut back to `OW * Wp` columns
+        and folded into `(OW, Wp)`, each repeat then starts `stride` columns
+        further along than the one before: output column `ow`'s taps.
+        """
+        kernel_h, kernel_w, channels, filters = self.kernel_shape
+        width, out_w = self.padded_shape[2], self.geometry.out_spatial[1]
+        extent = (kernel_w - 1) * self.dilation_w + 1
+        zero = jnp.zeros((), kernel.dtype)
+        row = lax.pad(kernel, zero, [(0, 0, 0), (0, width + self.stride_w - extent, self.dilation_w - 1),
+                                     (0, 0, 0), (0, 0, 0)])  # (KH, Wp+s, C, F)
+        repeated = lax.slice_in_dim(jnp.tile(row, (1, out_w, 1, 1)), 0, out_w * width, axis=1)  # (KH, OW*Wp, C, F)
+        band = repeated.reshape(kernel_h, out_w, width, channels, filters)  # (KH, OW, Wp, C, F)
+        return band.transpose(0, 2, 3, 1, 4).reshape(kernel_h * width * channels, -1)  # (KH*Wp*C, OW*F)

@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 from ._banded import BandedRows, uses_band
@@ -230,41 +229,46 @@ class _TapLoop:
     """
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
-        self.geometry = geometry
-        self.offsets = np.array(window_offsets(geometry.window, geometry.dilation))  # (T, rank)
+        self.geometry, self.taps = geometry, math.prod(geometry.window)
         # What one tap's window spans of the padded input before its stride is taken.
         extent = ((n - 1) * stride + 1 for n, stride in zip(geometry.out_spatial, geometry.strides))
         self.window_shape = (padded_shape[0], *extent, padded_shape[-1])
-        self.strided = (slice(None), *(slice(None, None, s) for s in geometry.strides), slice(None))
 
     def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
-        taps, sum_dtype = kernel.reshape(len(self.offsets), *kernel.shape[-2:]), _sum_dtype(padded)  # (T, C, F)
+        taps, sum_dtype = kernel.reshape(self.taps, *kernel.shape[-2:]), _sum_dtype(padded)  # (T, C, F)
+        strides = (1, *self.geometry.strides, 1)
 
         def add_tap(t, sums):
-            window = lax.dynamic_slice(padded, self._start(t), self.window_shape)[self.strided]  # (N, *O, C)
-            return sums + lax.dot_general(window, taps[t], (((window.ndim - 1,), (0,)), ((), ())),
+            span = lax.dynamic_slice(padded, self._start(t), self.window_shape, allow_negative_indices=False)
+            window = lax.slice(span, (0,) * span.ndim, span.shape, strides)  # (N, *O, C)
+            weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
+            return sums + lax.dot_general(window, weights, (((window.ndim - 1,), (0,)), ((), ())),
                                           preferred_element_type=sum_dtype)
 
         sums = jnp.zeros((padded.shape[0], *self.geometry.out_spatial, kernel.shape[-1]), sum_dtype)  # (N, *O, F)
-        return lax.fori_loop(0, len(self.offsets), add_tap, sums)
+        return lax.fori_loop(0, self.taps, add_tap, sums)
 
     def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
         """`padded` gives only the shape and dtype."""
-        taps, sum_dtype = kernel.reshape(len(self.offsets), *kernel.shape[-2:]), _sum_dtype(padded)  # (T, C, F)
+        taps, sum_dtype = kernel.reshape(self.taps, *kernel.shape[-2:]), _sum_dtype(padded)  # (T, C, F)
         spread_out = [(0, 0, 0), *((0, 0, stride - 1) for stride in self.geometry.strides), (0, 0, 0)]
 
         def add_tap(t, grad):
-            window_grad = lax.dot_general(out_grad, taps[t], (((out_grad.ndim - 1,), (1,)), ((), ())),
+            weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
+            window_grad = lax.dot_general(out_grad, weights, (((out_grad.ndim - 1,), (1,)), ((), ())),
                                           preferred_element_type=sum_dtype)  # (N, *O, C)
             window_grad = lax.pad(window_grad, jnp.zeros((), sum_dtype), spread_out)  # (N, *window extent, C)
             start = self._start(t)
-            added = lax.dynamic_slice(grad, start, self.window_shape) + window_grad
-            return lax.dynamic_update_slice(grad, added, start)
+            added = lax.dynamic_slice(grad, start, self.window_shape, allow_negative_indices=False) + window_grad
+            return lax.dynamic_update_slice(grad, added, start, allow_negative_indices=False)
 
-        grad = lax.fori_loop(0, len(self.offsets), add_tap, jnp.zeros(padded.shape, sum_dtype))
+        grad = lax.fori_loop(0, self.taps, add_tap, jnp.zeros(padded.shape, sum_dtype))
         return grad.astype(padded.dtype)
 
-    def _start(self, t: jax.Array) -> tuple[jax.Array, ...]:
-        """Where tap `t`'s window starts in the padded input, batch and channels included."""
-        zero = jnp.zeros((), jnp.int32)
-        return (zero, *jnp.asarray(self.offsets, jnp.int32)[t], zero)
+    def _start(self, t: jax.Array) -> tuple[jax.Array | int, ...]:
+        """Where tap `t` (row-major, as `window_offsets`) starts reading, batch and channels included."""
+        offsets = []
+        for size, dilation in zip(reversed(self.geometry.window), reversed(self.geometry.dilation)):
+            offsets.insert(0, lax.mul(lax.rem(t, size), dilation))
+            t = lax.div(t, size)
+        return (0, *offsets, 0)

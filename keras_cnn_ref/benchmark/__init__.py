@@ -19,7 +19,7 @@ from keras_cnn_ref.benchmark.timing import matmul_peak_gflops
 # How many interleaved rounds each measurement takes. A `model.fit` call has a
 # fixed cost of its own, so an epoch must be long enough (many steps) for the
 # per-step difference to show.
-FULL = {"rounds": 15, "fit_rounds": 5, "fit_samples": 15360, "fit_batches": (32, 128), "step_rounds": 3}
+FULL = {"rounds": 15, "fit_rounds": 5, "fit_samples": 15360, "fit_batches": (32, 128), "step_rounds": 9}
 QUICK = {"rounds": 5, "fit_rounds": 2, "fit_samples": 7680, "fit_batches": (128,), "step_rounds": 1}
 
 

@@ -49,7 +49,7 @@ def correlate(padded: jax.Array, kernel: jax.Array, bias: jax.Array | None, geom
     finish = functools.partial(_finish, bias=bias, out_dtype=out_dtype)
     shapes = (padded.shape, kernel.shape, geometry)
     if not _uses_band(*shapes):
-        return _Im2col(*shapes).forward(padded, kernel, finish)
+        return _Im2col(*shapes, padded.dtype.itemsize).forward(padded, kernel, finish)
     # A small image's sums leave the branch in memory anyway; the bias joins them
     # after it, which keeps it out of both branches and their compile time.
     return finish(lax.cond(_all_finite(padded), BandedRows(*shapes).forward, _TapLoop(*shapes).forward, padded, kernel))
@@ -65,7 +65,7 @@ def _correlate_backward(geometry: ConvGeometry, out_dtype: jnp.dtype, residuals,
     out_grad = out_grad.astype(padded.dtype)  # the transpose of rounding to out_dtype
     shapes = (padded.shape, kernel.shape, geometry)
     if not _uses_band(*shapes):
-        return *_Im2col(*shapes).backward(padded, kernel, out_grad), bias_grad
+        return *_Im2col(*shapes, padded.dtype.itemsize).backward(padded, kernel, out_grad), bias_grad
     band = BandedRows(*shapes)
     taps = _TapLoop(*shapes)
     input_grad = lax.cond(_all_finite(out_grad), band.input_grad, taps.input_grad, padded, kernel, out_grad)
@@ -128,20 +128,21 @@ def _tap_windows(padded: jax.Array, geometry: ConvGeometry) -> list[jax.Array]:
 class _Im2col:
     """Taps laid side by side, so one `dot_general` contracts taps and channels.
 
-    The columns of `b` images are `(b, *O, G, T * C/G)`; the loop over the
-    batch takes the largest `b` dividing it whose columns fit
-    `IM2COL_CHUNK_BYTES` (`ACCELERATOR_CHUNK_BYTES` when JAX's default
-    backend is not the CPU). The backward pass rebuilds each chunk's columns
+    The columns of `b` images are `(b, *O, G, T * C/G)`, `itemsize` bytes a
+    value (the operands' dtype); the loop over the batch takes the largest
+    `b` dividing it whose columns fit `IM2COL_CHUNK_BYTES`
+    (`ACCELERATOR_CHUNK_BYTES` when JAX's default backend is not the CPU). The backward pass rebuilds each chunk's columns
     rather than keeping all of them.
     """
 
-    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
+    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
+                 itemsize: int):
         self.geometry = geometry
         self.rank = len(geometry.window)
         self.offsets = window_offsets(geometry.window, geometry.dilation)
         *_, self.group_channels, filters = kernel_shape
         self.group_filters = filters // geometry.groups
-        image_bytes = math.prod(geometry.out_spatial) * len(self.offsets) * padded_shape[-1] * 4  # at most 4 bytes a value
+        image_bytes = math.prod(geometry.out_spatial) * len(self.offsets) * padded_shape[-1] * itemsize
         batch = padded_shape[0]
         limit = IM2COL_CHUNK_BYTES if on_cpu() else ACCELERATOR_CHUNK_BYTES
         fitting = [b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes <= limit]

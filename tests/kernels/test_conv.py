@@ -149,6 +149,14 @@ def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_h
     assert str(backward).count("dot_general[") == 3  # the forward pass, then the kernel and input gradients
 
 
+def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow(monkeypatch):
+    geometry = ConvGeometry((3, 3), (1, 1), (1, 1), 1, (8, 8))
+    monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 4 * 8 * 8 * 9 * 16 * 4)  # four float32 images' columns
+    chunks = {itemsize: _correlate._Im2col((16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize).chunk
+              for itemsize in (2, 4, 8)}
+    assert chunks == {2: 8, 4: 4, 8: 2}
+
+
 def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_only):
     x = jnp.asarray(rng.standard_normal((6, 9, 9, 16)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 16, 16)), jnp.float32)

@@ -131,8 +131,9 @@ class _Im2col:
     The columns of `b` images are `(b, *O, G, T * C/G)`, `itemsize` bytes a
     value (the operands' dtype); the loop over the batch takes the largest
     `b` dividing it whose columns fit `IM2COL_CHUNK_BYTES`
-    (`ACCELERATOR_CHUNK_BYTES` when JAX's default backend is not the CPU). The backward pass rebuilds each chunk's columns
-    rather than keeping all of them.
+    (`ACCELERATOR_CHUNK_BYTES` when JAX's default backend is not the CPU).
+    The backward pass rebuilds each chunk's columns rather than keeping all
+    of them.
     """
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,

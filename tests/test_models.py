@@ -21,9 +21,9 @@ def _twin_models():
     seed had got to in the test process, so the result hung on which tests
     ran first. From one start of the 40 tried (seed 18), the twins' round-off
     grows past the tolerance within the six steps (23x), with this
-    project's kernels from before and after the change that met it alike:
-    one step that tips a max-pool near-tie or a ReLU at zero the other way
-    is enough.
+    project's kernels from before and after the change that met it alike
+    (most likely a max-pool near-tie or a ReLU at zero tipping the other way
+    in one model).
     """
     keras.utils.set_random_seed(0)
     ours, builtin = documented_model(), documented_model(keras.layers.Conv2D, keras.layers.MaxPooling2D)

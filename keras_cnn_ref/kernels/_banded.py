@@ -67,10 +67,10 @@ class BandedRows:
         """Rows, transposed, times the output gradient: each band entry's sum, read off the diagonals.
 
         Output column `ow` meets input column `w` through kernel column `j`
-        where `w = ow * stride + j * dilation`. With the band's `(OW, Wp)`
-        entries flattened and each row widened by `stride`, row `ow` starts
-        at its own first tap, `(ow, ow * stride)`, and its taps lie every
-        `dilation` entries from there.
+        where `w = ow * stride + j * dilation`. Flattened, padded with
+        `OW * stride` zeros and folded into rows of `Wp + stride`, the band's
+        `(OW, Wp)` entries start row `ow` at its own first tap,
+        `(ow, ow * stride)`, with its other taps every `dilation` entries.
         """
         batch, out_h, out_w, filters = out_grad.shape
         kernel_h, kernel_w, channels, _ = self.kernel_shape

@@ -345,14 +345,14 @@ def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poiso
     x, kernel, cotangent = (jnp.asarray(operands[name], jnp.float32) for name in ("x", "kernel", "cotangent"))
     assert _banded.uses_band((2, 12, 12, 1), kernel.shape, ConvGeometry((3, 3), strides, dilation, 1, out_spatial))
 
-    def ours(a, b):
+    def convolve(a, b):
         return conv(a, b, strides=strides, dilation_rate=dilation)
 
     def xla(a, b):
         return jax.lax.conv_general_dilated(a, b, strides, "VALID", rhs_dilation=dilation,
                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
-    ours_out, ours_vjp = jax.vjp(ours, x, kernel)
+    ours_out, ours_vjp = jax.vjp(convolve, x, kernel)
     ours = [ours_out, *ours_vjp(cotangent)]
     with np.errstate(invalid="ignore"):
         expected = [reference.conv(x, kernel, strides, dilation=dilation),

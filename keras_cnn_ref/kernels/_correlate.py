@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from ._banded import BandedRows, uses_band
@@ -232,6 +233,9 @@ class _TapLoop:
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.geometry, self.taps = geometry, math.prod(geometry.window)
+        # Where each tap starts reading, batch and channels included: (T, rank + 2).
+        self.starts = np.array([(0, *offset, 0) for offset in window_offsets(geometry.window, geometry.dilation)],
+                               np.int32)
         # What one tap's window spans of the padded input before its stride is taken.
         extent = ((n - 1) * stride + 1 for n, stride in zip(geometry.out_spatial, geometry.strides))
         self.window_shape = (padded_shape[0], *extent, padded_shape[-1])
@@ -267,10 +271,6 @@ class _TapLoop:
         grad = lax.fori_loop(0, self.taps, add_tap, jnp.zeros(padded.shape, sum_dtype))
         return grad.astype(padded.dtype)
 
-    def _start(self, t: jax.Array) -> tuple[jax.Array | int, ...]:
-        """Where tap `t` (row-major, as `window_offsets`) starts reading, batch and channels included."""
-        offsets = []
-        for size, dilation in zip(reversed(self.geometry.window), reversed(self.geometry.dilation)):
-            offsets.insert(0, lax.mul(lax.rem(t, size), dilation))
-            t = lax.div(t, size)
-        return (0, *offsets, 0)
+    def _start(self, t: jax.Array) -> jax.Array:
+        """Where tap `t` starts reading: row `t` of `self.starts`."""
+        return lax.dynamic_index_in_dim(self.starts, t, keepdims=False)

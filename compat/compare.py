@@ -31,37 +31,45 @@ class Comparison:
     detail: str = ""
 
 
-def compare(ours, ref, tolerance: float) -> Comparison:
-    """Compares `ours` with `ref` within a normwise relative `tolerance`.
+def compare(tested, expected, tolerance: float, names: tuple[str, str] = ("tested", "builtin")) -> Comparison:
+    """Compares `tested` with `expected` within a normwise relative `tolerance`.
+
+    A failure's detail shows both values, labelled by `names`.
 
     >>> compare(np.ones(3), np.ones(3), 1e-5).ok
     True
     >>> compare(np.ones(2), np.ones(3), 1e-5).detail
-    'shape mismatch: ours=(2,) | ref=(3,)'
+    'shape mismatch: tested=(2,) | builtin=(3,)'
+    >>> compare(np.float32([1, 2.3511379]), np.float32([1, 2.35]), 1e-5).detail
+    'first difference at (1,): tested=2.3511379 | builtin=2.35'
     """
-    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
-    if ours.shape != ref.shape:
-        return Comparison(False, detail=f"shape mismatch: ours={ours.shape} | ref={ref.shape}")
-    special = ~np.isfinite(ref) | ~np.isfinite(ours)
-    same_special = np.where(special, (ours == ref) | (np.isnan(ours) & np.isnan(ref)), True)
-    diff = np.abs(np.where(special, 0.0, ours) - np.where(special, 0.0, ref))
-    finite_ref = np.abs(ref[np.isfinite(ref)])
-    scale = max(finite_ref.max(initial=0.0), np.finfo(np.float64).tiny)
+    tested_name, expected_name = names
+    shown = np.asarray(tested), np.asarray(expected)
+    tested, expected = (np.asarray(array, np.float64) for array in shown)
+    if tested.shape != expected.shape:
+        detail = f"shape mismatch: {tested_name}={tested.shape} | {expected_name}={expected.shape}"
+        return Comparison(False, detail=detail)
+    special = ~np.isfinite(expected) | ~np.isfinite(tested)
+    same_special = np.where(special, (tested == expected) | (np.isnan(tested) & np.isnan(expected)), True)
+    diff = np.abs(np.where(special, 0.0, tested) - np.where(special, 0.0, expected))
+    finite_expected = np.abs(expected[np.isfinite(expected)])
+    scale = max(finite_expected.max(initial=0.0), np.finfo(np.float64).tiny)
     max_abs = float(diff.max(initial=0.0))
     bad = (diff > tolerance * scale) | ~same_special
     result = Comparison(not bad.any(), max_abs, max_abs / scale, tolerance)
     if result.ok:
         return result
     index = tuple(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))
-    detail = f"first difference at {index}: ours={ours[index]!r} | ref={ref[index]!r}"
-    return dataclasses.replace(result, detail=detail)
+    # Each value as its own dtype prints it: 2.3511379 for a float32, not np.float64(2.351137876510620).
+    values = " | ".join(f"{name}={str(array[index])}" for name, array in zip(names, shown))
+    return dataclasses.replace(result, detail=f"first difference at {index}: {values}")
 
 
 def agree(**values) -> Comparison:
     """Exact agreement of named values such as shapes and parameter counts.
 
-    >>> agree(ours=40, ref=40, documented=40)
-    Comparison(ok=True, max_abs=nan, max_rel=nan, tolerance=nan, detail='ours=40 | ref=40 | documented=40')
+    >>> agree(tested=40, builtin=40, documented=40)
+    Comparison(ok=True, max_abs=nan, max_rel=nan, tolerance=nan, detail='tested=40 | builtin=40 | documented=40')
     """
     detail = " | ".join(f"{name}={value}" for name, value in values.items())
     return Comparison(len(set(map(repr, values.values()))) == 1, detail=detail)

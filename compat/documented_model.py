@@ -50,9 +50,9 @@ def _layer(case: dict, impl: Implementation) -> dict[str, Comparison]:
     index = [spec["id"] for spec in DOCUMENTED_LAYERS].index(case["id"])
     spec, ours_layer, builtin_layer = DOCUMENTED_LAYERS[index], ours.layers[index], builtin.layers[index]
     return {
-        "output shape": agree(ours=tuple(ours_layer.output.shape[1:]), builtin=tuple(builtin_layer.output.shape[1:]),
+        "output shape": agree(tested=tuple(ours_layer.output.shape[1:]), builtin=tuple(builtin_layer.output.shape[1:]),
                               documented=spec["output_shape"]),
-        "params": agree(ours=ours_layer.count_params(), builtin=builtin_layer.count_params(),
+        "params": agree(tested=ours_layer.count_params(), builtin=builtin_layer.count_params(),
                         documented=spec["params"]),
         "output": compare(ours_outputs[index], builtin_outputs[index], TOLERANCE),
     }
@@ -60,7 +60,7 @@ def _layer(case: dict, impl: Implementation) -> dict[str, Comparison]:
 
 def _gradients(case: dict, impl: Implementation) -> dict[str, Comparison]:
     ours, builtin = _twins(impl)
-    return {"total params": agree(ours=ours.count_params(), builtin=builtin.count_params(), documented=TOTAL_PARAMS),
+    return {"total params": agree(tested=ours.count_params(), builtin=builtin.count_params(), documented=TOTAL_PARAMS),
             **compare_outputs_and_grads(ours, builtin, _images(16), TOLERANCE)}
 
 

@@ -105,14 +105,14 @@ def compare_outputs_and_grads(ours, ref, x, tolerance: float) -> dict[str, Compa
     ours.set_weights(ref.get_weights())
     ours_arrays, ref_arrays = outputs_and_grads(ours, x), outputs_and_grads(ref, x)
     if ours_arrays.keys() != ref_arrays.keys():
-        detail = f"weights differ: ours={sorted(ours_arrays)} | ref={sorted(ref_arrays)}"
+        detail = f"weights differ: tested={sorted(ours_arrays)} | builtin={sorted(ref_arrays)}"
         return {"weights": Comparison(False, detail=detail)}
     return {name: _compare_typed(ours_arrays[name], ref_arrays[name], tolerance) for name in ref_arrays}
 
 
 def _compare_typed(ours: np.ndarray, ref: np.ndarray, tolerance: float) -> Comparison:
     if ours.dtype != ref.dtype:
-        return Comparison(False, detail=f"dtype mismatch: ours={ours.dtype} | ref={ref.dtype}")
+        return Comparison(False, detail=f"dtype mismatch: tested={ours.dtype} | builtin={ref.dtype}")
     return compare(ours, ref, tolerance)
 
 
@@ -192,5 +192,5 @@ def run_layer_case(case: dict, impl: Implementation) -> dict[str, Comparison]:
     symbolic = (channels, *unknown) if channels_first else (*unknown, channels)
     # With None batch and spatial dimensions, only the channels are known.
     expected = (None, out_channels, *unknown) if channels_first else (None, *unknown, out_channels)
-    results["symbolic shape"] = agree(ours=ours_cls(**case["config"])(keras.Input(symbolic)).shape, expected=expected)
+    results["symbolic shape"] = agree(tested=ours_cls(**case["config"])(keras.Input(symbolic)).shape, expected=expected)
     return results

@@ -36,10 +36,10 @@ def format_table(results: list[Result]) -> str:
     """A fixed-width table, one block per section.
 
     >>> from keras_cnn_ref.compat.compare import agree
-    >>> print(format_table([Result("model", "conv2d", "params", agree(ours=40, ref=40))]))
+    >>> print(format_table([Result("model", "conv2d", "params", agree(tested=40, builtin=40))]))
     == model
     case    compared  status  max abs  max rel  tolerance  detail
-    conv2d  params    ok                                   ours=40 | ref=40
+    conv2d  params    ok                                   tested=40 | builtin=40
     """
     header = ("case", "compared", "status", "max abs", "max rel", "tolerance", "detail")
     lines = []
@@ -53,6 +53,21 @@ def format_table(results: list[Result]) -> str:
         lines.append(f"== {section}")
         lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     return "\n".join(lines)
+
+
+def header(given: dict[str, str], versions: dict[str, str]) -> str:
+    """The report's first line: what "tested" and "builtin" stand for in the rows below.
+
+    `given` maps the layers given to the runner (`conv2d`, ...) to their MODULE:CLASS.
+
+    >>> versions = {"keras_cnn_ref": "0.1.0", "keras": "3.15.1", "jax": "0.10.2", "device": "TFRT_CPU_0"}
+    >>> print(header({"conv2d": "mymod:MyConv2D"}, versions))
+    tested: mymod:MyConv2D (--conv2d), and keras_cnn_ref 0.1.0's other layers and plugin | builtin: Keras 3.15.1 on JAX 0.10.2 (TFRT_CPU_0)
+    """
+    ours = f"keras_cnn_ref {versions['keras_cnn_ref']}'s"
+    tested = ", ".join(f"{spec} (--{name})" for name, spec in given.items())
+    tested = f"{tested}, and {ours} other layers and plugin" if given else f"{ours} layers and plugin"
+    return f"tested: {tested} | builtin: Keras {versions['keras']} on JAX {versions['jax']} ({versions['device']})"
 
 
 def summary_line(results: list[Result]) -> str:

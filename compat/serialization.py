@@ -13,13 +13,13 @@ import numpy as np
 from keras_cnn_ref.compat.cases import SERIALIZATION_CASES
 from keras_cnn_ref.compat.compare import Comparison, compare
 from keras_cnn_ref.compat.harness import BUILTIN, Implementation, randomize_weights
-from keras_cnn_ref.compat.suite import Section
+from keras_cnn_ref.compat.suite import Section, error_text
 from keras_cnn_ref.models import documented_model
 
 
-def _same_config(ours: dict, ref: dict) -> Comparison:
-    differing = sorted(key for key in ours.keys() | ref.keys() if ours.get(key) != ref.get(key))
-    detail = "; ".join(f"{key}: ours={ours.get(key)!r} | ref={ref.get(key)!r}" for key in differing)
+def _same_config(first: dict, second: dict, names: tuple[str, str] = ("tested", "builtin")) -> Comparison:
+    differing = sorted(key for key in first.keys() | second.keys() if first.get(key) != second.get(key))
+    detail = "; ".join(f"{key}: {names[0]}={first.get(key)!r} | {names[1]}={second.get(key)!r}" for key in differing)
     return Comparison(not differing, detail=detail)
 
 
@@ -28,7 +28,8 @@ def _config(case: dict, impl: Implementation) -> dict[str, Comparison]:
     ours = ours_cls(**case["config"])
     builtin = BUILTIN.layer(case["layer"])(**case["config"])
     return {"get_config": _same_config(ours.get_config(), builtin.get_config()),
-            "from_config": _same_config(ours_cls.from_config(ours.get_config()).get_config(), ours.get_config())}
+            "from_config": _same_config(ours_cls.from_config(ours.get_config()).get_config(), ours.get_config(),
+                                        ("rebuilt", "tested"))}
 
 
 def _weights(case: dict, impl: Implementation) -> dict[str, Comparison]:
@@ -39,9 +40,26 @@ def _weights(case: dict, impl: Implementation) -> dict[str, Comparison]:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.weights.h5")
         source.save_weights(path)
-        target.load_weights(path)
-    return {f"weight {v.path.split('/', 1)[-1]}": compare(v.numpy(), w.numpy(), 0.0)
+        try:
+            target.load_weights(path)
+        except ValueError as error:
+            if not (renamed := _renamed_classes(impl)):
+                raise
+            return {"load": Comparison(False, detail=f"{renamed} ({type(error).__name__}: {error_text(error)})")}
+    return {f"weight {v.path.split('/', 1)[-1]}": compare(v.numpy(), w.numpy(), 0.0, names=("loaded", "saved"))
             for v, w in zip(target.weights, source.weights, strict=True)}
+
+
+def _renamed_classes(impl: Implementation) -> str:
+    """Why a weight file fails between classes of other names than Keras's, and the fix; "" if the names match."""
+    renamed = [(ours.__name__, builtin.__name__) for ours, builtin in
+               ((impl.conv2d, BUILTIN.conv2d), (impl.maxpool2d, BUILTIN.maxpool2d)) if ours.__name__ != builtin.__name__]
+    if not renamed:
+        return ""
+    classes = ", ".join(f"{ours} is not {builtin}" for ours, builtin in renamed)
+    fix = " and ".join(builtin for _, builtin in renamed)
+    return (f"Keras keys each layer's weights in a .weights.h5 file by its class name, and {classes}: name the "
+            f"class {fix}, as Keras does, to exchange weight files with built-in models")
 
 
 _LOAD_SCRIPT = """
@@ -70,10 +88,11 @@ def _keras_file(case: dict, impl: Implementation) -> dict[str, Comparison]:
                                 capture_output=True, text=True, timeout=300,
                                 env={**os.environ, "KERAS_BACKEND": "jax"})
         if loaded.returncode:
-            return {"load": Comparison(False, detail=loaded.stderr.strip().splitlines()[-1])}
+            return {"load": Comparison(False, detail=error_text(loaded.stderr.strip().splitlines()[-1]))}
         expected = " ".join(impl.describe()[name] for name in ("conv2d", "maxpool2d"))
         return {"classes": Comparison(loaded.stdout.strip() == expected, detail=loaded.stdout.strip()),
-                "predict": compare(np.load(os.path.join(folder, "reloaded.npy")), model.predict(x, verbose=0), 0.0)}
+                "predict": compare(np.load(os.path.join(folder, "reloaded.npy")), model.predict(x, verbose=0), 0.0,
+                                   names=("reloaded", "saved"))}
 
 
 _RUNS = {"config": _config, "weights": _weights, "keras_file": _keras_file}

@@ -53,6 +53,21 @@ def select(pattern: str | None = None, dtype: str = "all") -> list[tuple[Section
     return chosen
 
 
+def smoke(per_section: int = 6) -> list[tuple[Section, dict]]:
+    """A slice of every section, for a quick run on another stack: all of documented_model, and
+    `per_section` cases spread evenly over each other section's cases not marked "slow".
+
+    >>> [case["id"] for section, case in smoke() if section.name == "model_level"]
+    ['conv1d-stack', 'conv2d-channels-first-stack', 'conv3d-stack']
+    """
+    chosen = []
+    for section in sections():
+        cases = [case for case in section.cases if not case.get("slow")]
+        step = 1 if section.name == "documented_model" else max(1, len(cases) // per_section)
+        chosen += [(section, case) for case in cases[::step]]
+    return chosen
+
+
 def run_case(section: Section, case: dict, impl: Implementation) -> list[Result]:
     """The case's results; an exception from the implementation is a failing row."""
     try:
@@ -69,7 +84,7 @@ def error_text(error: Exception, limit: int = 300) -> str:
 
 
 def run_suite(chosen: list[tuple[Section, dict]], impl: Implementation, verbose: int = 0) -> list[Result]:
-    """Runs the chosen cases, with Keras's progress bar when `verbose`."""
+    """Runs the chosen cases, with Keras's progress bar and the count of failed cases when `verbose`."""
     progress = keras.utils.Progbar(len(chosen), verbose=verbose, stateful_metrics=["failed"], unit_name="case")
     results, failed = [], 0
     for done, (section, case) in enumerate(chosen, 1):
@@ -77,5 +92,22 @@ def run_suite(chosen: list[tuple[Section, dict]], impl: Implementation, verbose:
         failed += not all(result.ok for result in case_results)
         results += case_results
         if verbose:
-            progress.update(done, values=[("failed", failed)])
+            progress.update(done, values=[("failed", Count(failed))])
     return results
+
+
+class Count(float):
+    """A count for Keras's progress bar, printed whole: "failed: 3", where a float prints "failed: 3.0000".
+
+    The bar divides each metric by its number of updates and formats it
+    with four decimals; a Count survives the division and ignores the format.
+
+    >>> f"{Count(3) / 1:.4f}"
+    '3'
+    """
+
+    def __truediv__(self, other) -> Count:
+        return Count(float(self) / other)
+
+    def __format__(self, spec: str) -> str:
+        return str(int(self))

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import xml.etree.ElementTree as ElementTree
 
 import jax.numpy as jnp
@@ -11,7 +12,7 @@ from keras_cnn_ref import Conv2D, Conv3D, MaxPooling2D, kernels
 from keras_cnn_ref.cli import main
 from keras_cnn_ref.compat.cases import LAYERS
 from keras_cnn_ref.compat.defects import PLANTED
-from keras_cnn_ref.compat.harness import Implementation
+from keras_cnn_ref.compat.harness import Implementation, load_class
 from keras_cnn_ref.compat.suite import run_suite, sections, select
 
 FAST = "edge_semantics/*"
@@ -77,12 +78,12 @@ def test_a_passing_run_writes_json_with_the_documented_figures_and_junit(tmp_pat
     assert status == 0 and report["summary"]["ok"] and report["summary"]["failed"] == 0
     params = {row["case"]: row["detail"] for row in report["results"] if row["compared"] == "params"}
     assert [params[layer] for layer in ("conv2d", "conv2d_1", "conv2d_2")] == [
-        f"ours={n} | builtin={n} | documented={n}" for n in (40, 296, 1168)]
+        f"tested={n} | builtin={n} | documented={n}" for n in (40, 296, 1168)]
     assert report["summary"]["implementation"]["conv2d"] == "keras_cnn_ref.layers._conv:Conv2D"
     suites = ElementTree.parse(tmp_path / "report.xml").getroot()
     assert [suite.get("name") for suite in suites] == ["documented_model"]
     assert int(suites[0].get("tests")) == report["summary"]["comparisons"] and suites[0].get("failures") == "0"
-    assert capsys.readouterr().out.splitlines()[-1] == f"{report['summary']['comparisons']} passed, 0 failed"
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {tmp_path / 'report.json'}, {tmp_path / 'report.xml'}"
 
 
 def test_list_select_and_dtype_choose_cases(capsys):
@@ -107,3 +108,34 @@ def test_case_ids_are_unique_within_each_section():
     for section in sections():
         ids = [case["id"] for case in section.cases]
         assert len(ids) == len(set(ids)), section.name
+
+
+def test_a_failure_line_labels_its_sides_and_prints_plain_numbers(capsys):
+    assert main(["check", "--conv2d", "keras_cnn_ref.compat.defects:FlippedKernelConv2D", "--select",
+                 PLANTED["FlippedKernelConv2D"]]) == 1
+    printed = capsys.readouterr().out
+    failure = next(line for line in printed.splitlines() if line.startswith("FAILED "))
+    assert re.fullmatch(r"FAILED \S+ \[output\]: first difference at \([\d, ]+\): tested=-?[\d.e+-]+ \| builtin=-?[\d.e+-]+",
+                        failure), failure
+    assert "np." not in printed
+
+
+def test_the_progress_bar_counts_failed_cases_in_whole_numbers(capsys):
+    impl = Implementation(conv2d=load_class("keras_cnn_ref.compat.defects:FlippedKernelConv2D"))
+    run_suite(select(PLANTED["FlippedKernelConv2D"] + "," + PLANTED["SplitTiesMaxPooling2D"]), impl, verbose=2)
+    progress = capsys.readouterr().out.strip()
+    assert progress.endswith(" - failed: 1"), progress
+
+
+class MyConv2D(Conv2D):
+    """A correct drop-in under a class name of its own."""
+
+
+def test_a_renamed_drop_in_is_told_why_weight_files_fail_and_what_to_do():
+    results = run_suite(select("serialization/weights-h5-*"), Implementation(conv2d=MyConv2D))
+    assert [(r.case, r.compared, r.ok) for r in results] == [
+        ("weights-h5-from-builtin", "load", False), ("weights-h5-to-builtin", "load", False)]
+    for result in results:
+        assert result.comparison.detail.startswith(
+            "Keras keys each layer's weights in a .weights.h5 file by its class name, and MyConv2D is not Conv2D: "
+            "name the class Conv2D, as Keras does, to exchange weight files with built-in models (ValueError: ")

@@ -12,16 +12,50 @@ or leave the model alone and route Keras's own ops (`keras_cnn_ref.plugin`):
 
 Either way the math is explicit `jax.lax` window kernels (`keras_cnn_ref.kernels`),
 in 1, 2 and 3 dimensions.
+
+Importing this package does not import Keras: `keras_cnn_ref.kernels` runs
+without it, whatever Keras's backend. The layers load when first used, or
+when Keras is imported on JAX, which registers them for `.keras` files
+(`_registration`). Until Keras is imported, importing this package makes JAX
+the backend Keras will choose, unless `KERAS_BACKEND` names another.
 """
 
-from keras_cnn_ref.layers import AveragePooling1D as AveragePooling1D
-from keras_cnn_ref.layers import AveragePooling2D as AveragePooling2D
-from keras_cnn_ref.layers import AveragePooling3D as AveragePooling3D
-from keras_cnn_ref.layers import Conv1D as Conv1D
-from keras_cnn_ref.layers import Conv2D as Conv2D
-from keras_cnn_ref.layers import Conv3D as Conv3D
-from keras_cnn_ref.layers import MaxPooling1D as MaxPooling1D
-from keras_cnn_ref.layers import MaxPooling2D as MaxPooling2D
-from keras_cnn_ref.layers import MaxPooling3D as MaxPooling3D
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from keras_cnn_ref._registration import register_with_keras
+
+if "keras" not in sys.modules:  # Keras reads KERAS_BACKEND once, when it is first imported
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+register_with_keras()
+
+# The layer classes, loaded from keras_cnn_ref.layers (and so with Keras) when first asked for.
+LAYER_NAMES = ("Conv1D", "Conv2D", "Conv3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+               "AveragePooling1D", "AveragePooling2D", "AveragePooling3D")
+
+if TYPE_CHECKING:
+    from keras_cnn_ref.layers import AveragePooling1D as AveragePooling1D
+    from keras_cnn_ref.layers import AveragePooling2D as AveragePooling2D
+    from keras_cnn_ref.layers import AveragePooling3D as AveragePooling3D
+    from keras_cnn_ref.layers import Conv1D as Conv1D
+    from keras_cnn_ref.layers import Conv2D as Conv2D
+    from keras_cnn_ref.layers import Conv3D as Conv3D
+    from keras_cnn_ref.layers import MaxPooling1D as MaxPooling1D
+    from keras_cnn_ref.layers import MaxPooling2D as MaxPooling2D
+    from keras_cnn_ref.layers import MaxPooling3D as MaxPooling3D
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in LAYER_NAMES:
+        return getattr(importlib.import_module("keras_cnn_ref.layers"), name)
+    raise AttributeError(f"module 'keras_cnn_ref' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *LAYER_NAMES})

@@ -12,6 +12,8 @@ the ratios.
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
 import sys
 
 from keras_cnn_ref.compat.cases import LAYERS
@@ -21,6 +23,40 @@ from keras_cnn_ref.compat.compare import TOLERANCES
 def _progress_verbosity() -> int:
     """Keras's progress bar animated on a terminal; one line at the end in logs."""
     return 1 if sys.stdout.isatty() else 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line, found before any work is done: one line on stderr, and status 2."""
+
+
+def unwritable(path: str | None, folder: bool = False) -> str | None:
+    """Why `path` cannot be written (a file, or with `folder` a folder made with its parents), or None.
+
+    >>> unwritable("/no/such/folder/report.json")
+    'no folder /no/such/folder to write report.json in'
+    """
+    if path is None:
+        return None
+    target = pathlib.Path(path)
+    if target.is_dir() != folder and target.exists():
+        return f"{path} is {'a file' if folder else 'a folder'}"
+    parent = target.parent
+    while folder and not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"no folder {parent} to write {target.name} in"
+    if not os.access(parent, os.W_OK):
+        return f"no permission to write in {parent}"
+    return None
+
+
+def _check_paths(args: argparse.Namespace, files: tuple[str, ...] = (), folders: tuple[str, ...] = ()) -> None:
+    """Raises UsageError for the first output path that cannot be written, or a `--data` file that is not there."""
+    if getattr(args, "data", None) and not os.path.isfile(args.data):
+        raise UsageError(f"--data {args.data}: no such file.")
+    for name, folder in [(name, False) for name in files] + [(name, True) for name in folders]:
+        if reason := unwritable(getattr(args, name), folder):
+            raise UsageError(f"--{name} {getattr(args, name)}: {reason}.")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -35,33 +71,41 @@ def _check(args: argparse.Namespace) -> int:
         print("\n".join(f"{section.name}/{case['id']}" for section, case in chosen))
         return 0
     if not chosen:
-        print(f"No case matches --select {args.select!r} --dtype {args.dtype}.", file=sys.stderr)
-        return 2
+        raise UsageError(f"no case matches --select {args.select!r} --dtype {args.dtype}.")
+    _check_paths(args, files=("json", "junit"))
+    given = {name: spec for name in LAYERS if (spec := getattr(args, name))}
     try:
-        impl = Implementation(**{name: load_class(spec) for name in LAYERS if (spec := getattr(args, name))})
+        impl = Implementation(**{name: load_class(spec) for name, spec in given.items()})
     except (ValueError, ImportError) as error:
-        print(f"keras-cnn-ref check: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(str(error)) from None
+    versions = {"keras_cnn_ref": keras_cnn_ref.__version__, "keras": keras.__version__, "jax": jax.__version__,
+                "device": str(jax.devices()[0])}
+    print(report.header(given, versions), flush=True)
     results = suite.run_suite(chosen, impl, verbose=_progress_verbosity())
     print(report.format_table(results))
     if failures := report.failures_text(results):
         print(failures)
     print(report.summary_line(results))
-    versions = {"keras_cnn_ref": keras_cnn_ref.__version__, "keras": keras.__version__, "jax": jax.__version__,
-                "device": str(jax.devices()[0])}
     if args.json:
         report.write_json(args.json, report.to_json(results, impl.describe(), versions))
     if args.junit:
         report.write_junit(args.junit, results)
+    _said_written(args.json, args.junit)
     return 0 if all(result.ok for result in results) else 1
+
+
+def _said_written(*paths: str | None) -> None:
+    if written := [path for path in paths if path]:
+        print(f"wrote {', '.join(written)}")
 
 
 def _train(args: argparse.Namespace) -> int:
     from keras_cnn_ref.training import SIDES, TrainConfig, train_side_by_side
 
-    sides = tuple(args.sides.split(","))
+    sides = tuple(SIDES) if args.sides == "both" else tuple(dict.fromkeys(args.sides.split(",")))
     if unknown := [side for side in sides if side not in SIDES]:
-        raise SystemExit(f"--sides takes {', '.join(SIDES)} (comma-separated). Received: {unknown}")
+        raise UsageError(f"--sides takes {', '.join(SIDES)} or both, comma-separated. Received: {args.sides!r}")
+    _check_paths(args, folders=("out",))
     train_side_by_side(TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                    seed=args.seed, subset=args.subset, sides=sides, data=args.data, out=args.out,
                                    verbose=_progress_verbosity()))
@@ -71,6 +115,7 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from keras_cnn_ref.benchmark import report, run_benchmark
 
+    _check_paths(args, files=("json", "markdown", "plot"))
     results = run_benchmark(quick=args.quick, data=args.data)
     markdown = report.to_markdown(results)
     print(markdown)
@@ -81,12 +126,14 @@ def _bench(args: argparse.Namespace) -> int:
             file.write(markdown)
     if args.plot:
         report.plot(args.plot, results)
+    _said_written(args.json, args.markdown, args.plot)
     return 0
 
 
 def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="time ours against built-in Keras (and PyTorch, when installed)")
-    bench.add_argument("--quick", action="store_true", help="fewer, smaller cases: under a minute")
+    bench.add_argument("--quick", action="store_true",
+                       help="fewer, smaller cases, on the bundled MNIST sample unless --data: about half a minute")
     bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
     bench.add_argument("--markdown", metavar="PATH", help="write the tables as markdown")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG chart of the per-layer speedups")
@@ -96,13 +143,14 @@ def _add_bench(commands) -> None:
 
 def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train the documented model on MNIST, beside built-in Keras")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--epochs", type=_positive, default=10)
+    train.add_argument("--batch-size", type=_positive, default=128)
     train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
     train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batch order")
-    train.add_argument("--subset", type=int, metavar="N", help="train on the first N training images only")
-    train.add_argument("--sides", default="keras_cnn_ref,builtin",
-                       help="which layers to train: keras_cnn_ref, builtin or both (default: both)")
+    train.add_argument("--subset", type=_positive, metavar="N", help="train on the first N training images only")
+    train.add_argument("--sides", default="both",
+                       help="which layers to train: keras_cnn_ref, builtin, or both (the default; the same as "
+                            "keras_cnn_ref,builtin)")
     train.add_argument("--data", metavar="PATH", help="an mnist.npz file (default: $KERAS_CNN_REF_MNIST, then "
                        "keras.datasets.mnist, then the bundled sample)")
     train.add_argument("--out", default="mnist-run", metavar="DIR",
@@ -130,9 +178,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    """argparse's type for counts that must be 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more. Received: {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command; a usage error is one line on stderr and status 2, never a traceback."""
     args = _parser().parse_args(argv)
-    return args.run(args)
+    if os.getcwd() not in sys.path:  # MODULE:CLASS specs resolve from the current folder first, as `python -m` does
+        sys.path.insert(0, os.getcwd())
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"keras-cnn-ref {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -32,16 +32,19 @@ def load_npz(path: str | os.PathLike) -> tuple[Split, Split]:
         return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 
 
-def load_mnist(path: str | os.PathLike | None = None) -> tuple[tuple[Split, Split], str]:
+def load_mnist(path: str | os.PathLike | None = None, download: bool = True) -> tuple[tuple[Split, Split], str]:
     """MNIST and where it came from, trying in turn:
 
     1. `path`, or the file named by the `KERAS_CNN_REF_MNIST` environment variable;
-    2. `keras.datasets.mnist.load_data()` (Keras's cache, or a download);
-    3. the bundled sample, with a message on stderr that says so.
+    2. unless `download` is False, `keras.datasets.mnist.load_data()` (Keras's cache, or a download,
+       which can wait minutes on a network that drops the connection);
+    3. the bundled sample, with a message on stderr that says so when the download failed.
     """
     path = path or os.environ.get(ENV_VAR)
     if path:
         return load_npz(path), f"file {os.fspath(path)}"
+    if not download:
+        return load_npz(SAMPLE_PATH), SAMPLE_CREDIT
     from keras_cnn_ref.models import keras
 
     try:

@@ -32,12 +32,12 @@ import threading
 from collections.abc import Iterator
 
 from keras_cnn_ref import kernels
-from keras_cnn_ref.layers._backend import import_keras_on_jax
+from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
 
-# (major, minor) versions of Keras whose JAX backend this plugin was tested against.
-SUPPORTED_KERAS = ((3, 15),)
+# (major, minor) versions of Keras whose JAX backend this plugin was tested against: the range in pyproject.toml.
+SUPPORTED_KERAS = ((3, 12), (3, 13), (3, 14), (3, 15))
 
 
 def _data_format(data_format: str | None) -> str:
@@ -89,8 +89,7 @@ _originals: dict = {}
 
 def _backend_nn():
     """Keras's JAX `nn` module, once the Keras version and the replaced signatures are checked."""
-    version = tuple(int(part) for part in keras.__version__.split(".")[:2])
-    if version not in SUPPORTED_KERAS:
+    if minor_version(keras.__version__) not in SUPPORTED_KERAS:
         supported = ", ".join(f"{major}.{minor}.x" for major, minor in SUPPORTED_KERAS)
         raise RuntimeError(
             f"keras_cnn_ref.plugin replaces functions inside Keras's JAX backend and supports Keras {supported} "

@@ -86,9 +86,10 @@ def train_side_by_side(config: TrainConfig) -> dict:
         for side, model in models.items():
             print(f"[{side}] epoch {epoch + 1}/{config.epochs}")
             timer = _TrainingTimer()
-            logs = model.fit(x[order], y[order], batch_size=config.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                             shuffle=False, validation_data=(x_test, y_test), callbacks=[timer],
-                             verbose=config.verbose).history
+            # One epoch per call (the optimizer's state carries over): Keras's progress bar then prints no
+            # "Epoch 1/1" header of its own under the one above.
+            logs = model.fit(x[order], y[order], batch_size=config.batch_size, epochs=1, shuffle=False,
+                             validation_data=(x_test, y_test), callbacks=[timer], verbose=config.verbose).history
             history[side].append({"epoch": epoch + 1, "loss": logs["loss"][-1], "accuracy": logs["accuracy"][-1],
                                   "test_accuracy": logs["val_accuracy"][-1],
                                   "samples_per_second": len(x) / timer.seconds})
@@ -134,9 +135,32 @@ def plot_learning_curves(results: dict, path: pathlib.Path) -> None:
     except ImportError:
         print("matplotlib is not installed, so no plot was drawn: pip install 'keras-cnn-ref[plot]'")
         return
+    figure = learning_curves_figure(results)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    print(f"wrote {path}")
+
+
+def _widen_flat_range(axes, least: float = 0.02) -> None:
+    """Spans the y-axis over at least `least` of its values' size: curves that hardly move (one epoch, or
+    the two sides' equal losses) would otherwise get ticks a ten-millionth apart."""
+    low, high = axes.get_ylim()
+    half = max(least * max(abs(low), abs(high)), least) / 2
+    if high - low < 2 * half:
+        middle = (low + high) / 2
+        axes.set_ylim(middle - half, middle + half)
+
+
+def learning_curves_figure(results: dict):
+    """The plot's figure: a marker at every epoch, so that even one epoch shows; whole epochs and plain
+    figures on the axes (no offset such as "1e-7+2.2695" when the values barely move)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
     # The curves coincide: ours wide and pale underneath, built-in's thin on top.
-    styles = {"keras_cnn_ref": {"linewidth": 5, "alpha": 0.45}, "builtin": {"linewidth": 1.2, "marker": "."}}
+    styles = {"keras_cnn_ref": {"linewidth": 5, "alpha": 0.45, "marker": "o", "markersize": 10},
+              "builtin": {"linewidth": 1.2, "marker": "."}}
     for side, epochs in results["history"].items():
         numbers = [row["epoch"] for row in epochs]
         loss_axes.plot(numbers, [row["loss"] for row in epochs], label=side, **styles[side])
@@ -148,8 +172,10 @@ def plot_learning_curves(results: dict, path: pathlib.Path) -> None:
     for axes in (loss_axes, accuracy_axes):
         axes.legend()
         axes.grid(alpha=0.3)
+        axes.set_xlim(0.5, max(len(epochs) for epochs in results["history"].values()) + 0.5)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        axes.ticklabel_format(axis="y", useOffset=False)
+        _widen_flat_range(axes)
     figure.suptitle(f"Documented model on MNIST ({results['data'].split(' (')[0]})")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    print(f"wrote {path}")
+    return figure

@@ -53,7 +53,7 @@ def test_threads_entering_and_leaving_at_once_never_see_the_ops_restored_inside_
 
 def test_an_unsupported_keras_version_fails_loudly_and_changes_nothing(monkeypatch):
     monkeypatch.setattr(plugin.keras, "__version__", "3.16.0")
-    with pytest.raises(RuntimeError, match=r"supports Keras 3\.15\.x only.*'3\.16\.0'"):
+    with pytest.raises(RuntimeError, match=r"supports Keras 3\.12\.x, 3\.13\.x, 3\.14\.x, 3\.15\.x only.*'3\.16\.0'"):
         plugin.enable()
     assert not plugin.is_enabled() and nn.conv is not plugin.conv
 

@@ -5,12 +5,14 @@ import doctest
 import importlib
 import pathlib
 import re
+import tomllib
 
 import jax
 import jax.numpy as jnp
 import keras
 import numpy as np
 import pytest
+from packaging.requirements import Requirement
 
 import keras_cnn_ref
 from keras_cnn_ref import layers
@@ -68,10 +70,24 @@ def test_xla_convolution_is_never_traced_forward_or_backward(layer, shape):
     assert not used & XLA_WINDOW_PRIMITIVES, used
 
 
+def test_traced_primitives_finds_a_window_op_nested_in_scan_jit_and_cond():
+    def window_op(x):
+        return jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 2), (1, 1), "SAME")  # keeps the shape: a carry
+
+    def program(x):
+        nested = jax.jit(lambda x: jax.lax.cond(x.sum() > 0, window_op, window_op, x))
+        return jax.lax.scan(lambda carry, _: (nested(carry), None), x, None, length=1)[0]
+
+    jaxpr = jax.make_jaxpr(program)(jnp.ones((2, 5)))
+    assert "reduce_window_sum" not in {equation.primitive.name for equation in jaxpr.jaxpr.eqns}
+    assert "reduce_window_sum" in traced_primitives(jaxpr.jaxpr)
+
+
 DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
                    "keras_cnn_ref.layers._conv", "keras_cnn_ref.layers._pool", "keras_cnn_ref.models",
                    "keras_cnn_ref.compat.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness",
-                   "keras_cnn_ref.compat.suite", "keras_cnn_ref.benchmark.timing"]
+                   "keras_cnn_ref.compat.suite", "keras_cnn_ref.compat.errors", "keras_cnn_ref.benchmark.timing",
+                   "keras_cnn_ref.layers._shapes", "keras_cnn_ref.layers._backend", "keras_cnn_ref.cli"]
 
 
 @pytest.mark.parametrize("module_name", DOCTEST_MODULES)
@@ -88,10 +104,25 @@ def _readme_command(name):
     return re.search(rf"<!-- {name} -->\n```bash\n(.+?)\n```", text, re.S).group(1).strip()
 
 
-def test_ci_runs_exactly_the_readme_test_command():
+def test_ci_runs_exactly_the_readme_test_and_oldest_commands():
     ci_commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
                    if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))]
-    assert ci_commands == [_readme_command("test-command")]
+    assert ci_commands == [_readme_command("test-command"), _readme_command("oldest-command")]
+
+
+def test_the_supported_range_is_one_in_pyproject_the_plugin_nox_and_the_readme():
+    from keras_cnn_ref import plugin
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = {Requirement(line).name: Requirement(line).specifier for line in project["dependencies"]}
+    minors = [f"3.{minor}" for minor in range(8, 20)]
+    assert [(3, int(v[2:])) for v in minors if f"{v}.0" in ranges["keras"]] == list(plugin.SUPPORTED_KERAS)
+    oldest = re.search(r"OLDEST = (\{.*?\})", (ROOT / "noxfile.py").read_text()).group(1)
+    assert ast.literal_eval(oldest) == {"keras": "3.12", "jax": "0.8"}
+    assert "3.11.9" not in ranges["keras"] and "3.12.0" in ranges["keras"] and "3.15.9" in ranges["keras"]
+    assert "0.7.2" not in ranges["jax"] and "0.8.0" in ranges["jax"] and "0.10.9" in ranges["jax"]
+    assert "0.11.0" not in ranges["jax"] and "3.16.0" not in ranges["keras"]
+    assert "Keras 3.12 to 3.15 and JAX 0.8 to 0.10" in " ".join((ROOT / "README.md").read_text().split())
 
 
 def test_version_is_the_one_in_pyproject():

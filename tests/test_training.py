@@ -17,6 +17,8 @@ def test_short_run_learns_and_writes_plot_results_and_reloadable_models(tmp_path
                    "--learning-rate", "3e-3", "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0 and "training on cpu" in printed and "weight gap" in printed
+    headers = [line for line in printed.splitlines() if line.startswith(("[", "Epoch "))]  # "Epoch ": Keras's own
+    assert headers == [f"[{side}] epoch {epoch}/3" for epoch in (1, 2, 3) for side in ("keras_cnn_ref", "builtin")]
     results = json.loads((out / "results.json").read_text())
     for side in ("keras_cnn_ref", "builtin"):
         epochs = results["history"][side]
@@ -32,6 +34,29 @@ def test_short_run_learns_and_writes_plot_results_and_reloadable_models(tmp_path
                             capture_output=True, text=True, timeout=300,
                             env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"})
     assert loaded.stdout.split() == ["keras_cnn_ref.layers._conv", "(2,", "10)"], loaded.stderr
+
+
+def test_sides_both_is_both_sides(tmp_path):
+    assert main(["train", "--data", str(SAMPLE_PATH), "--epochs", "1", "--subset", "256", "--sides", "both",
+                 "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert list(results["history"]) == ["keras_cnn_ref", "builtin"] and len(results["weight_gap_after_epoch"]) == 1
+
+
+def test_the_plot_after_one_epoch_shows_every_point_on_plain_axes():
+    from keras_cnn_ref.training import learning_curves_figure
+
+    row = {"epoch": 1, "loss": 2.2695, "accuracy": 0.1832, "test_accuracy": 0.2101}
+    history = {"keras_cnn_ref": [row], "builtin": [{**row, "loss": 2.2695001}]}
+    figure = learning_curves_figure({"history": history, "data": "file mnist.npz"})
+    figure.canvas.draw()
+    for axes in figure.axes:
+        assert all(line.get_marker() not in (None, "None", "") for line in axes.get_lines())
+        assert axes.yaxis.get_offset_text().get_text() == ""  # no "1e-7+2.2695" above the axis
+        low, high = axes.get_ylim()
+        assert high - low >= 0.01 * max(abs(low), abs(high))  # ticks a readable distance apart
+        left, right = axes.get_xlim()
+        assert [tick for tick in axes.get_xticks() if left <= tick <= right] == [1]  # whole epochs
 
 
 def test_one_side_alone_and_a_subset(tmp_path):

@@ -16,10 +16,11 @@ from keras_cnn_ref.training import SIDES, TrainConfig, compiled_models, prepare
 SIDE_NAMES = {"keras_cnn_ref": "ours", "builtin": "builtin"}
 
 
-def fit_throughput(batch_size: int, samples: int, rounds: int, data: str | None) -> dict:
+def fit_throughput(batch_size: int, samples: int, rounds: int, data: str | None, download: bool = True) -> dict:
     """Samples per second of one `model.fit` epoch over `samples` MNIST images:
-    ours, built-in and (when installed) PyTorch, interleaved epoch by epoch."""
-    (train, _), source = load_mnist(data)
+    ours, built-in and (when installed) PyTorch, interleaved epoch by epoch.
+    `data` and `download` choose the images as `datasets.load_mnist` does."""
+    (train, _), source = load_mnist(data, download)
     x, y = (array[:samples] for array in prepare(*train))
     contenders = {}
     for side, model in compiled_models(TrainConfig(batch_size=batch_size)).items():

@@ -94,8 +94,8 @@ def conv(
     out_spatial = tuple(map(output_size, spatial, extents, strides, pads))
     if 0 in out_spatial and x.size:
         raise ValueError(
-            "The convolution has no output positions: the (padded) input is "
-            "smaller than the dilated kernel. Received: "
+            "Computed output size would be zero or negative: the convolution has no output "
+            "positions, since the (padded) input is smaller than the dilated kernel. Received: "
             f"x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}, "
             f"strides={strides}, padding={padding!r}, dilation_rate={dilation}"
         )

@@ -4,11 +4,9 @@ import importlib
 import os
 import sys
 
-_HOW_TO_FIX = "Set KERAS_BACKEND=jax in the environment before Keras is first imported."
-
 
 def import_keras_on_jax():
-    """Imports Keras on the JAX backend, or raises one clear ImportError.
+    """Imports Keras on the JAX backend, or raises an ImportError of one line that says how to fix it.
 
     When nothing has chosen a backend (Keras not yet imported, KERAS_BACKEND
     unset), this chooses JAX rather than Keras's default, TensorFlow. An
@@ -19,13 +17,29 @@ def import_keras_on_jax():
     try:
         keras = importlib.import_module("keras")
     except ImportError as error:
-        raise ImportError(
-            f"Keras could not start its {os.environ.get('KERAS_BACKEND')!r} backend: {error}. "
-            f"keras_cnn_ref needs the JAX backend. {_HOW_TO_FIX}"
-        ) from error
+        raise ImportError(f"keras_cnn_ref needs Keras's JAX backend, but Keras failed to start its backend "
+                          f"({error}). {how_to_fix()}") from None
     if keras.backend.backend() != "jax":
-        raise ImportError(
-            "keras_cnn_ref's layers run on Keras's JAX backend only, but Keras is "
-            f"using the {keras.backend.backend()!r} backend. {_HOW_TO_FIX}"
-        )
+        raise ImportError(f"keras_cnn_ref needs Keras's JAX backend, but Keras is running on "
+                          f"{keras.backend.backend()!r}. {how_to_fix()}") from None
     return keras
+
+
+def minor_version(version: str) -> tuple[int, int]:
+    """`(major, minor)` of a version string.
+
+    >>> minor_version("3.15.1")
+    (3, 15)
+    """
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def how_to_fix() -> str:
+    """What chose the other backend, and the change that chooses JAX instead."""
+    chosen = os.environ.get("KERAS_BACKEND", "jax")
+    if chosen != "jax":
+        return f"KERAS_BACKEND is set to {chosen!r}: set KERAS_BACKEND=jax before Python starts."
+    return ("Keras was imported before keras_cnn_ref and took its backend from ~/.keras/keras.json: import "
+            "keras_cnn_ref first, set KERAS_BACKEND=jax before Python starts, or put \"backend\": \"jax\" in "
+            "keras.json.")

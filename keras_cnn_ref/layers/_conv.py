@@ -2,6 +2,7 @@
 
 from keras_cnn_ref import kernels
 from keras_cnn_ref.layers._backend import import_keras_on_jax
+from keras_cnn_ref.layers._shapes import check_output_positions
 
 keras = import_keras_on_jax()
 register = keras.saving.register_keras_serializable(package="keras_cnn_ref")
@@ -35,6 +36,13 @@ class KernelConv:
                 shape = (1, *ones, self.filters) if self.data_format == "channels_last" else (1, self.filters, *ones)
                 outputs = keras.ops.add(outputs, keras.ops.reshape(bias, shape))
         return outputs if self.activation is None else self.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        extents = [(size - 1) * dilation + 1 for size, dilation in zip(self.kernel_size, self.dilation_rate)]
+        check_output_positions(input_shape, extents, self.strides, self.padding, self.data_format,
+                               f"kernel_size={self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "
+                               f"dilation_rate={self.dilation_rate}")
+        return super().compute_output_shape(input_shape)
 
     def convolution_op(self, inputs, kernel):
         """Keras's seam: the convolution alone, without the bias."""

@@ -3,6 +3,7 @@
 from keras_cnn_ref import kernels
 from keras_cnn_ref.kernels._geometry import normalize_padding, ntuple
 from keras_cnn_ref.layers._backend import import_keras_on_jax
+from keras_cnn_ref.layers._shapes import check_output_positions
 
 keras = import_keras_on_jax()
 register = keras.saving.register_keras_serializable(package="keras_cnn_ref")
@@ -29,6 +30,11 @@ class KernelPooling:
         super().__init__(*args, **kwargs)
         ntuple(self.strides, len(self.pool_size), "strides")
         self.padding = normalize_padding(self.padding)
+
+    def compute_output_shape(self, input_shape):
+        check_output_positions(input_shape, self.pool_size, self.strides, self.padding, self.data_format,
+                               f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}")
+        return super().compute_output_shape(input_shape)
 
     def call(self, inputs):
         pool = kernels.max_pool if self.pool_mode == "max" else kernels.average_pool

@@ -10,7 +10,7 @@ from keras_cnn_ref.benchmark.cases import LAYER_CASES
 from keras_cnn_ref.cli import main
 from keras_cnn_ref.datasets import SAMPLE_PATH
 
-TINY_PLAN = {"rounds": 1, "fit_rounds": 1, "fit_samples": 256, "fit_batches": (128,), "step_rounds": 1}
+TINY_PLAN = {**benchmark.QUICK, "rounds": 1, "fit_rounds": 1, "fit_samples": 256}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,26 @@ def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch,
                  "--plot", str(paths["chart.png"])]) == 0
     assert json.loads(paths["results.json"].read_text())["summary"] == tiny_results["summary"]
     assert paths["perf.md"].read_text() == report.to_markdown(tiny_results)
-    assert paths["perf.md"].read_text() in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert paths["perf.md"].read_text() in printed
+    assert printed.splitlines()[-1] == f"wrote {paths['results.json']}, {paths['perf.md']}, {paths['chart.png']}"
     assert paths["chart.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unwritable_output_is_refused_before_the_bench_runs(monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data: pytest.fail("the bench ran"))
+    assert main(["bench", "--quick", "--plot", "/no/such/folder/chart.png"]) == 2
+    assert capsys.readouterr().err == "keras-cnn-ref bench: --plot /no/such/folder/chart.png: no folder /no/such/folder to write chart.png in.\n"
+
+
+def test_quick_never_waits_on_a_download(monkeypatch):
+    from keras_cnn_ref.models import keras
+
+    monkeypatch.delenv("KERAS_CNN_REF_MNIST", raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: pytest.fail("--quick asked Keras to download"))
+    case = {**LAYER_CASES[1], "dtype": "float32", "shape": (2, *LAYER_CASES[1]["shape"][1:])}  # a small pool
+    results = benchmark.run_benchmark(quick=True, log=lambda line: None, plan=TINY_PLAN, cases=[case])
+    assert results["fit"][0]["data"].startswith("the bundled MNIST sample")
 
 
 def test_geometric_mean():

@@ -291,7 +291,7 @@ BAD_ARGUMENTS = [
     {"id": "unknown-format", "kwargs": {"data_format": "NHWC"}, "match": "data_format"},
     {"id": "groups-mismatch", "kwargs": {"groups": 2}, "match": "groups"},
     {"id": "zero-groups", "kwargs": {"groups": 0}, "match": "groups"},
-    {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "no output positions"},
+    {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "zero or negative: the convolution has no output positions"},
     {"id": "input-rank", "shape": (8, 8, 4, 4, 4, 4), "match": "rank 3 or 4 or 5"},
     {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "`kernel` must have rank 4"},
     {"id": "bias-shape", "kwargs": {"bias": jnp.ones((4,))}, "match": r"bias.shape=\(4,\)"},

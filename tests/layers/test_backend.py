@@ -1,5 +1,6 @@
-"""Keras's backend: JAX is chosen when nothing chose one, any other gets one clear error."""
+"""Keras's backend: JAX is chosen when nothing chose one, any other gets one clear line that says how to fix it."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,21 +8,66 @@ import textwrap
 
 import pytest
 
+import keras_cnn_ref
 
-def _python(script, **env):
+
+def _python(script, tmp_path, **env):
+    """`script` in a fresh interpreter, with KERAS_BACKEND unset unless given and Keras's config in `tmp_path`."""
     environment = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                          env={**environment, **env}, timeout=300)
+                          env={**environment, "KERAS_HOME": str(tmp_path), **env}, timeout=300, cwd=tmp_path)
 
 
-@pytest.mark.parametrize("order", ["keras_cnn_ref-first", "keras-first"])
-def test_a_backend_other_than_jax_gets_one_clear_error(order):
-    imports = "import keras_cnn_ref" if order == "keras_cnn_ref-first" else "import keras; import keras_cnn_ref"
-    result = _python(imports, KERAS_BACKEND="numpy")
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("ImportError:") and "'numpy'" in last_line and "KERAS_BACKEND=jax" in last_line
+def _error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and lines[-1].startswith("ImportError: keras_cnn_ref needs Keras's JAX backend")
+    return lines[-1]
 
 
-def test_with_no_backend_chosen_importing_selects_jax():
-    result = _python("import keras_cnn_ref, keras; print(keras.backend.backend())")
+@pytest.mark.parametrize("imports", ["from keras_cnn_ref import Conv2D", "import keras; from keras_cnn_ref import plugin"])
+def test_an_explicit_other_backend_gets_one_line_naming_the_variable(imports, tmp_path):
+    line = _error_line(_python(imports, tmp_path, KERAS_BACKEND="numpy"))
+    assert "running on 'numpy'" in line and "KERAS_BACKEND is set to 'numpy'" in line and "KERAS_BACKEND=jax" in line
+
+
+def test_keras_imported_first_on_keras_json_gets_the_three_fixes(tmp_path):
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "numpy"}))
+    line = _error_line(_python("import keras; from keras_cnn_ref import MaxPooling2D", tmp_path))
+    assert "running on 'numpy'" in line and "keras.json" in line
+    assert "import keras_cnn_ref first" in line and "KERAS_BACKEND=jax" in line
+
+
+def test_imported_first_it_selects_jax_over_keras_json(tmp_path):
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "numpy"}))
+    result = _python("import keras_cnn_ref, keras; print(keras.backend.backend())", tmp_path)
     assert result.stdout.strip() == "jax", result.stderr
+
+
+def test_with_no_backend_chosen_importing_selects_jax(tmp_path):
+    result = _python("from keras_cnn_ref import Conv2D; import keras; print(keras.backend.backend())", tmp_path)
+    assert result.stdout.strip() == "jax", result.stderr
+
+
+def test_importing_the_package_or_its_kernels_does_not_import_keras(tmp_path):
+    script = """
+        import sys
+        import numpy as np
+        import keras_cnn_ref
+        from keras_cnn_ref import kernels
+        y = kernels.max_pool(kernels.conv(np.ones((1, 6, 6, 1), "float32"), np.ones((3, 3, 1, 2), "float32")))
+        print(y.shape, "keras" in sys.modules)
+    """
+    result = _python(script, tmp_path, KERAS_BACKEND="numpy")
+    assert result.stdout.strip() == "(1, 2, 2, 2) False", result.stderr
+
+
+@pytest.mark.parametrize("first", ["import keras_cnn_ref; import importlib.util; importlib.util.find_spec('keras')",
+                                   "import keras"])
+def test_the_layers_are_registered_for_keras_files_whichever_is_imported_first(first, tmp_path):
+    script = f"""
+        {first}
+        import keras, keras_cnn_ref
+        print(sorted(name for name in keras.saving.get_custom_objects() if name.startswith("keras_cnn_ref>")))
+    """
+    result = _python(script, tmp_path, KERAS_BACKEND="jax")
+    assert result.stdout.strip() == str([f"keras_cnn_ref>{name}" for name in sorted(keras_cnn_ref.LAYER_NAMES)])

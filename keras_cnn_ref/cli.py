@@ -158,9 +158,16 @@ def _add_train(commands) -> None:
     train.set_defaults(run=_train)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (and status 2) instead of the usage text and then the error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keras-cnn-ref", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="keras-cnn-ref", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,train,bench}")
     check = commands.add_parser("check", help="compare conv and pooling layers, and the plugin, with built-in Keras")
     check.add_argument("--select", metavar="PATTERN",
                        help='run the cases whose "section/case" id matches one of these comma-separated '

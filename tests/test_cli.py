@@ -57,9 +57,11 @@ def test_an_unwritable_report_path_is_one_line_and_status_2_before_any_case_runs
     assert captured.err == f"keras-cnn-ref check: {option} {path}: {reason}.\n"
 
 
-def test_check_needs_a_subcommand():
+def test_a_usage_error_is_one_line_and_status_2():
     result = subprocess.run([sys.executable, "-m", "keras_cnn_ref"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "check" in result.stderr
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("keras-cnn-ref: the following arguments are required: {check,train,bench} "
+                             "(see keras-cnn-ref --help)\n")
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -73,5 +75,6 @@ def test_train_refuses_bad_arguments_with_status_2(arguments, message, capsys, t
         status = main(["train", "--out", str(tmp_path / "run"), *arguments])
     except SystemExit as exit:  # argparse's own errors
         status = exit.code
-    assert status == 2 and message in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert status == 2 and message in error and error.count("\n") == 1
     assert not (tmp_path / "run").exists()

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._geometry import ConvGeometry, add_windows_back, tap_window
+from ._geometry import ConvGeometry, add_windows_back, dilated_extent, tap_window
 
 # The band is used for 2-D convolutions with one group whose band holds at
 # most this many weights (256 KiB in float32). See docs/performance.md.
@@ -80,7 +80,7 @@ class BandedRows:
         entries = band_grad.transpose(0, 2, 4, 3, 1).reshape(kernel_h, channels, filters, -1)  # (KH, C, F, OW*Wp)
         widened = lax.pad(entries, jnp.zeros((), entries.dtype), [(0, 0, 0)] * 3 + [(0, out_w * self.stride_w, 0)])
         skewed = widened.reshape(kernel_h, channels, filters, out_w, width + self.stride_w)  # (KH, C, F, OW, Wp+s)
-        extent = (kernel_w - 1) * self.dilation_w + 1
+        extent = dilated_extent(kernel_w, self.dilation_w)
         on_band = lax.slice_in_dim(skewed, 0, extent, self.dilation_w, axis=4)  # (KH, C, F, OW, KW)
         return on_band.sum(axis=3).transpose(0, 3, 1, 2)  # (KH, KW, C, F)
 
@@ -111,7 +111,7 @@ class BandedRows:
         """
         kernel_h, kernel_w, channels, filters = self.kernel_shape
         width, out_w = self.padded_shape[2], self.geometry.out_spatial[1]
-        extent = (kernel_w - 1) * self.dilation_w + 1
+        extent = dilated_extent(kernel_w, self.dilation_w)
         zero = jnp.zeros((), kernel.dtype)
         row = lax.pad(kernel, zero, [(0, 0, 0), (0, width + self.stride_w - extent, self.dilation_w - 1),
                                      (0, 0, 0), (0, 0, 0)])  # (KH, Wp+s, C, F)

@@ -20,6 +20,7 @@ from ._correlate import correlate, on_cpu
 from ._geometry import (
     ConvGeometry,
     Pads,
+    dilated_extent,
     channel_axis,
     check_rank,
     normalize_data_format,
@@ -89,7 +90,7 @@ def conv(
     data_format = normalize_data_format(data_format)
     _check_operands(x, kernel, bias, groups, data_format)
     spatial = [x.shape[axis] for axis in spatial_axes(x.ndim, data_format)]
-    extents = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:rank], dilation)]
+    extents = list(map(dilated_extent, kernel.shape[:rank], dilation))
     pads = tuple(map(window_pads, spatial, extents, strides, (padding,) * rank))
     out_spatial = tuple(map(output_size, spatial, extents, strides, pads))
     if 0 in out_spatial and x.size:

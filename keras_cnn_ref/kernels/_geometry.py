@@ -118,6 +118,15 @@ def window_pads(size: int, window: int, stride: int, padding: str) -> tuple[int,
     return (total // 2, total - total // 2)
 
 
+def dilated_extent(taps: int, dilation: int) -> int:
+    """How many input positions a window of `taps` taps, `dilation` apart, spans.
+
+    >>> dilated_extent(3, 2)
+    5
+    """
+    return (taps - 1) * dilation + 1
+
+
 def output_size(size: int, window: int, stride: int, pads: tuple[int, int]) -> int:
     """Number of window positions along one padded axis (0 when none fit)."""
     return max((size + sum(pads) - window) // stride + 1, 0)

@@ -1,6 +1,7 @@
 """`Conv1D`, `Conv2D` and `Conv3D`: Keras's own layer classes, with this project's convolution kernel."""
 
 from keras_cnn_ref import kernels
+from keras_cnn_ref.kernels._geometry import dilated_extent
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 from keras_cnn_ref.layers._shapes import check_output_positions
 
@@ -38,7 +39,7 @@ class KernelConv:
         return outputs if self.activation is None else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        extents = [(size - 1) * dilation + 1 for size, dilation in zip(self.kernel_size, self.dilation_rate)]
+        extents = list(map(dilated_extent, self.kernel_size, self.dilation_rate))
         check_output_positions(input_shape, extents, self.strides, self.padding, self.data_format,
                                f"kernel_size={self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "
                                f"dilation_rate={self.dilation_rate}")

@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterator
 
 from keras_cnn_ref import kernels
-from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
+from keras_cnn_ref.layers._backend import import_keras_on_jax, kernel_plan, minor_version
 
 keras = import_keras_on_jax()
 
@@ -47,6 +47,7 @@ def _data_format(data_format: str | None) -> str:
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """`keras.src.backend.jax.nn.conv` on `kernels.conv`: groups follow from the channels."""
+    plan = kernel_plan(kernel)  # before the variable, if it is one, becomes its value
     inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
     data_format = _data_format(data_format)
     channels = inputs.shape[-1 if data_format == "channels_last" else 1]
@@ -56,7 +57,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
             f"Received: inputs.shape={tuple(inputs.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}"
         )
     return kernels.conv(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
-                        groups=channels // kernel.shape[-2], data_format=data_format)
+                        groups=channels // kernel.shape[-2], data_format=data_format, plan=plan)
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):

@@ -9,3 +9,7 @@ from ._conv import conv as conv
 from ._pool import average_pool as average_pool
 from ._pool import max_pool as max_pool
 from ._pool import pool as pool
+from ._plan import ACCELERATOR as ACCELERATOR
+from ._plan import CPU as CPU
+from ._plan import Plan as Plan
+from ._plan import Tactics as Tactics

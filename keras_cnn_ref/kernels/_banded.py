@@ -27,17 +27,18 @@ from jax import lax
 
 from ._geometry import ConvGeometry, add_windows_back, dilated_extent, tap_window
 
-# The band is used for 2-D convolutions with one group whose band holds at
-# most this many weights (256 KiB in float32). See docs/performance.md.
-BAND_MAX_WEIGHTS = 2**16
 
+def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
+              max_weights: int) -> bool:
+    """Whether a 2-D correlation with one group has a band of at most `max_weights` (`Tactics.band_max_weights`).
 
-def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry) -> bool:
-    """Whether a 2-D correlation with one group has a band of at most `BAND_MAX_WEIGHTS`."""
+    >>> uses_band((128, 28, 28, 1), (3, 3, 1, 4), ConvGeometry((3, 3), (1, 1), (1, 1), 1, (26, 26)), 2**16)
+    True
+    """
     if len(geometry.window) != 2 or geometry.groups != 1:
         return False
     kernel_h, _, channels, filters = kernel_shape
-    return kernel_h * padded_shape[2] * channels * geometry.out_spatial[1] * filters <= BAND_MAX_WEIGHTS
+    return kernel_h * padded_shape[2] * channels * geometry.out_spatial[1] * filters <= max_weights
 
 
 class BandedRows:

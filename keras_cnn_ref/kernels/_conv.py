@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._correlate import correlate, on_cpu
+from ._correlate import correlate
 from ._geometry import (
     ConvGeometry,
     Pads,
@@ -31,6 +31,7 @@ from ._geometry import (
     spatial_rank,
     window_pads,
 )
+from ._plan import Plan, per_shard
 
 
 def conv(
@@ -43,6 +44,7 @@ def conv(
     dilation_rate: int | Sequence[int] = 1,
     groups: int = 1,
     data_format: str = "channels_last",
+    plan: Plan = Plan(),
 ) -> jax.Array:
     """N-D cross-correlation with Keras's semantics (`keras.ops.conv`).
 
@@ -65,6 +67,10 @@ def conv(
         dilation_rate: int or tuple, the step between kernel taps.
         groups: channels and filters split into this many independent groups.
         data_format: `"channels_last"` or `"channels_first"`.
+        plan: how to compute it (`Plan`): each platform's tactics and the
+            batch's sharding. The values do not depend on it, up to the
+            order of float32 sums; it is static, part of the compiled
+            program's cache key.
 
     Returns:
         The output batch in `data_format`, in the kernel's dtype. 16-bit
@@ -89,6 +95,9 @@ def conv(
     padding = normalize_padding(padding)
     data_format = normalize_data_format(data_format)
     _check_operands(x, kernel, bias, groups, data_format)
+    if not isinstance(plan, Plan):
+        raise TypeError(f"`plan` must be a keras_cnn_ref.kernels.Plan. Received: plan={plan!r}")
+    plan.check()
     spatial = [x.shape[axis] for axis in spatial_axes(x.ndim, data_format)]
     extents = list(map(dilated_extent, kernel.shape[:rank], dilation))
     pads = tuple(map(window_pads, spatial, extents, strides, (padding,) * rank))
@@ -101,7 +110,7 @@ def conv(
             f"strides={strides}, padding={padding!r}, dilation_rate={dilation}"
         )
     geometry = ConvGeometry(tuple(kernel.shape[:rank]), strides, dilation, groups, out_spatial)
-    return _conv(x, kernel, bias, pads, geometry, data_format)
+    return _conv(x, kernel, bias, pads, geometry, data_format, plan)
 
 
 def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, groups: int, data_format: str) -> None:
@@ -124,35 +133,22 @@ def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, gro
         )
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pads, geometry: ConvGeometry,
-          data_format: str) -> jax.Array:
+          data_format: str, plan: Plan) -> jax.Array:
     if data_format == "channels_first":
         x = jnp.moveaxis(x, 1, -1)  # (N, *S, C)
     # Keras casts x to the kernel's dtype. The sums over taps, forward and
     # backward, are float32 (or wider) and round only once (`correlate`).
     dtype = kernel.dtype
-    compute_dtype = _operand_dtype(dtype)
-    x, kernel = x.astype(dtype).astype(compute_dtype), kernel.astype(compute_dtype)
-    bias = None if bias is None else bias.astype(dtype)
-    padded = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), *((*pad, 0) for pad in pads), (0, 0, 0)])
+    x, bias = x.astype(dtype), None if bias is None else bias.astype(dtype)
     if x.size:
-        out = correlate(padded, kernel, bias, geometry, dtype)  # (N, *O, F)
+        def shard(x, kernel, bias):  # one shard's convolution, its platform's tactics chosen inside
+            return correlate(x, kernel, bias, pads, geometry, plan)
+
+        out = per_shard(shard, plan, x.shape[0], kernel.shape[-1], geometry.groups)(x, kernel, bias)  # (N, *O, F)
     else:  # an empty batch: nothing to sum
         out = jnp.zeros((x.shape[0], *geometry.out_spatial, kernel.shape[-1]), dtype)
     if data_format == "channels_first":
         out = jnp.moveaxis(out, -1, 1)  # (N, F, *O)
     return out
-
-
-def _operand_dtype(dtype: jnp.dtype) -> jnp.dtype:
-    """The dtype the products take their operands in.
-
-    A CPU widens 16-bit floats to float32 first. An accelerator (GPU, TPU)
-    multiplies them as they are: each product of two 16-bit floats is exact in
-    float32, its sums are float32 all the same, and its columns move half the
-    bytes. The 3x3 56x56x64 bfloat16 forward pass ran 1.2x faster on an H100.
-    """
-    if jnp.issubdtype(dtype, jnp.floating) and not on_cpu():
-        return dtype
-    return jnp.promote_types(dtype, jnp.float32)

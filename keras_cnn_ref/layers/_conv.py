@@ -2,7 +2,7 @@
 
 from keras_cnn_ref import kernels
 from keras_cnn_ref.kernels._geometry import dilated_extent
-from keras_cnn_ref.layers._backend import import_keras_on_jax
+from keras_cnn_ref.layers._backend import import_keras_on_jax, kernel_plan
 from keras_cnn_ref.layers._shapes import check_output_positions
 
 keras = import_keras_on_jax()
@@ -59,6 +59,7 @@ class KernelConv:
             dilation_rate=self.dilation_rate,
             groups=self.groups,
             data_format=self.data_format,
+            plan=kernel_plan(kernel),
         )
 
 

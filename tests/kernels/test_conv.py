@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.compat.compare import TOLERANCES, compare
-from keras_cnn_ref.kernels import conv
+from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, conv
 from keras_cnn_ref.kernels import _banded, _correlate
 from keras_cnn_ref.kernels._geometry import ConvGeometry
 from tests import reference
@@ -58,41 +58,27 @@ def _draw(rng, case):
     return x, kernel
 
 
-BAND_LIMITS = {"chosen": _banded.BAND_MAX_WEIGHTS, "im2col": 0, "band": 2**62}  # band: wherever groups == 1
-
-
-def _force(monkeypatch, name):
-    monkeypatch.setattr(_banded, "BAND_MAX_WEIGHTS", BAND_LIMITS[name])
-    jax.clear_caches()  # traces made under another limit must not be reused
-
-
-@pytest.fixture(params=list(BAND_LIMITS))
-def strategy(request, monkeypatch):
-    """Each case as the shape-based choice runs it, then forced through each strategy."""
-    _force(monkeypatch, request.param)
-    yield request.param
-    jax.clear_caches()
-
-
-@pytest.fixture
-def im2col_only(monkeypatch):
-    _force(monkeypatch, "im2col")
-    yield
-    jax.clear_caches()
+# The shape-based choice, then each strategy forced: no band, or the band wherever groups == 1.
+# Forced strategies hold on every platform, so a jaxpr holds one plan, not one per platform.
+PLANS = {"chosen": Plan(), "im2col": Plan(*(CPU._replace(band_max_weights=0),) * 2),
+         "band": Plan(*(CPU._replace(band_max_weights=2**62),) * 2)}
+# The band's fallback, taken as if every operand held an Inf or NaN (`tap_loop`). The guard is patched
+# while JAX traces, so this plan is used by no other test: its traces are never reused by them.
+TAP_LOOP_PLAN = Plan(cpu=CPU._replace(band_max_weights=2**61))
+# The plan a GPU or TPU program takes, run here on the CPU.
+ACCELERATOR_HERE = Plan(cpu=ACCELERATOR)
 
 
 @pytest.fixture
 def tap_loop(monkeypatch):
-    """The band wherever groups == 1, and its fallback taken as if every operand held an Inf or NaN."""
-    _force(monkeypatch, "band")
     monkeypatch.setattr(_correlate, "_all_finite", lambda x: jnp.zeros((), bool))
-    yield
-    jax.clear_caches()
+    return TAP_LOOP_PLAN
 
 
-def _check_against_reference(case, rng):
+def _check_against_reference(case, rng, plan=Plan()):
     x, kernel = _draw(rng, case)
     args = {k: case[k] for k in ("strides", "padding", "dilation_rate", "groups", "data_format")}
+    args["plan"] = plan
     ref_args = {"strides": case["strides"], "padding": case["padding"].lower(), "dilation": case["dilation_rate"],
                 "groups": case["groups"], "data_format": case["data_format"]}
     ref_out = reference.conv(x, kernel, **ref_args)
@@ -108,15 +94,16 @@ def _check_against_reference(case, rng):
         assert result.ok, f"{name}: {result}"
 
 
+@pytest.mark.parametrize("strategy", list(PLANS))
 @pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
 def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
-    _check_against_reference(case, rng)
+    _check_against_reference(case, rng, PLANS[strategy])
 
 
 @pytest.mark.parametrize("case", [case for case in random_cases(40) if case["groups"] == 1],
                          ids=lambda case: case["id"])
 def test_the_band_fallback_matches_float64_reference(case, tap_loop, rng):
-    _check_against_reference(case, rng)
+    _check_against_reference(case, rng, tap_loop)
 
 
 @pytest.mark.parametrize("case", random_cases(16, seed=1, rank=1) + random_cases(16, seed=3, rank=3),
@@ -135,60 +122,56 @@ def test_1d_and_3d_forward_and_vjp_match_float64_reference(case, rng):
 def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, groups, chosen):
     out_spatial = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
     geometry = ConvGeometry(kernel_shape[:2], (1, 1), (1, 1), groups, out_spatial)
-    assert _banded.uses_band(x_shape, kernel_shape, geometry) == (chosen == "BandedRows")
+    assert _banded.uses_band(x_shape, kernel_shape, geometry, CPU.band_max_weights) == (chosen == "BandedRows")
 
 
 @pytest.mark.parametrize("kernel_hw, groups", [((1, 1), 1), ((3, 3), 1), ((7, 5), 2)])
-def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_hw, groups, im2col_only):
+def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_hw, groups):
     """Taps and channels contract together, in one `dot_general` per pass."""
     x, kernel = jnp.ones((2, 9, 9, 4)), jnp.ones((*kernel_hw, 4 // groups, 6))
-    grouped = lambda a, b: conv(a, b, groups=groups)  # noqa: E731
+    grouped = lambda a, b: conv(a, b, groups=groups, plan=PLANS["im2col"])  # noqa: E731
     assert str(jax.make_jaxpr(grouped)(x, kernel)).count("dot_general[") == 1
     backward = jax.make_jaxpr(lambda a, b: jax.vjp(grouped, a, b)[1](jnp.ones((2, 9 - kernel_hw[0] + 1,
                                                                           9 - kernel_hw[1] + 1, 6))))(x, kernel)
     assert str(backward).count("dot_general[") == 3  # the forward pass, then the kernel and input gradients
 
 
-def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow(monkeypatch):
+def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow():
     geometry = ConvGeometry((3, 3), (1, 1), (1, 1), 1, (8, 8))
-    monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 4 * 8 * 8 * 9 * 16 * 4)  # four float32 images' columns
-    chunks = {itemsize: _correlate._Im2col((16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize).chunk
+    four_images = 4 * 8 * 8 * 9 * 16 * 4  # four float32 images' columns
+    chunks = {itemsize: _correlate._Im2col((16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize, four_images).chunk
               for itemsize in (2, 4, 8)}
     assert chunks == {2: 8, 4: 4, 8: 2}
 
 
-def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng, monkeypatch, im2col_only):
+def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng):
     x = jnp.asarray(rng.standard_normal((6, 9, 9, 16)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 16, 16)), jnp.float32)
-    loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b, strides=2, padding="same")))  # noqa: E731
-    whole = jax.value_and_grad(loss, (0, 1))(x, kernel)
-    monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 2 * 5 * 5 * 9 * 16 * 4)  # two images' columns
-    jax.clear_caches()
-    assert "scan[" in str(jax.make_jaxpr(jax.grad(loss, (0, 1)))(x, kernel))
-    chunked = jax.value_and_grad(loss, (0, 1))(x, kernel)
+    two_images = Plan(cpu=CPU._replace(chunk_bytes=2 * 5 * 5 * 9 * 16 * 4, band_max_weights=0))
+    loss = lambda a, b, plan: jnp.sum(jnp.sin(conv(a, b, strides=2, padding="same", plan=plan)))  # noqa: E731
+    whole = jax.value_and_grad(loss, (0, 1))(x, kernel, PLANS["im2col"])
+    assert "scan[" in str(jax.make_jaxpr(jax.grad(loss, (0, 1)), static_argnums=2)(x, kernel, two_images))
+    chunked = jax.value_and_grad(loss, (0, 1))(x, kernel, two_images)
     for ours, reference_value in zip(jax.tree.leaves(chunked), jax.tree.leaves(whole)):
         assert compare(ours, reference_value, 1e-6).ok
-
-
-@pytest.fixture
-def accelerator_plan(monkeypatch):
-    """Kernels traced as for a GPU (JAX's default backend), and run here on the CPU."""
-    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    jax.clear_caches()
-    yield
-    jax.clear_caches()
 
 
 @pytest.mark.parametrize("x_shape, kernel_shape", [
     ((128, 28, 28, 1), (3, 3, 1, 4)),  # banded rows on a CPU
     ((32, 56, 56, 64), (3, 3, 64, 64)),  # 28 chunks of 8 MiB on a CPU
 ])
-def test_an_accelerator_takes_16_bit_im2col_over_the_whole_batch(x_shape, kernel_shape, accelerator_plan):
-    """No loop, no branch, and every product takes bfloat16 operands into float32 sums."""
-    loss = lambda a, b: jnp.sum(conv(a, b, padding="same").astype(jnp.float32))  # noqa: E731
+@pytest.mark.parametrize("platform", ["cuda", "tpu", "cpu-as-accelerator"])
+def test_an_accelerator_takes_16_bit_im2col_over_the_whole_batch(x_shape, kernel_shape, platform):
+    """No loop (so no band and no fallback), and every product takes bfloat16 operands into float32 sums.
+
+    The program is lowered here for the accelerator, as `jax.export` does,
+    and, to run it, for this CPU with the accelerator's tactics.
+    """
+    plan = ACCELERATOR_HERE if platform == "cpu-as-accelerator" else Plan()
+    loss = lambda a, b: jnp.sum(conv(a, b, padding="same", plan=plan).astype(jnp.float32))  # noqa: E731
     shapes = (jax.ShapeDtypeStruct(x_shape, jnp.bfloat16), jax.ShapeDtypeStruct(kernel_shape, jnp.bfloat16))
-    lowered = jax.jit(jax.value_and_grad(loss, (0, 1))).lower(*shapes).as_text()
-    assert "stablehlo.while" not in lowered and "stablehlo.case" not in lowered
+    lowered = lowered_text(jax.value_and_grad(loss, (0, 1)), shapes, platform.replace("cpu-as-accelerator", "cpu"))
+    assert "stablehlo.while" not in lowered
     products = [line for line in lowered.splitlines() if "stablehlo.dot_general" in line]
     assert len(products) == 3, products  # the forward pass, then the kernel and input gradients
     for line in products:
@@ -197,8 +180,8 @@ def test_an_accelerator_takes_16_bit_im2col_over_the_whole_batch(x_shape, kernel
 
 @pytest.mark.parametrize("case", [case for case in random_cases(40) if case["dtype"] != "float32"],
                          ids=lambda case: case["id"])
-def test_16_bit_operands_as_an_accelerator_takes_them_match_float64_reference(case, rng, accelerator_plan):
-    _check_against_reference(case, rng)
+def test_16_bit_operands_as_an_accelerator_takes_them_match_float64_reference(case, rng):
+    _check_against_reference(case, rng, ACCELERATOR_HERE)
 
 
 BIAS_CASES = [
@@ -210,20 +193,19 @@ BIAS_CASES = [
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
 @pytest.mark.parametrize("case", BIAS_CASES, ids=lambda case: case["id"])
-def test_bias_is_added_after_rounding_bit_for_bit_as_a_separate_add(case, dtype, rng, monkeypatch):
+def test_bias_is_added_after_rounding_bit_for_bit_as_a_separate_add(case, dtype, rng):
     """The bias joins each output chunk inside the kernel: the same values and gradients as Keras's add after it."""
-    monkeypatch.setattr(_correlate, "IM2COL_CHUNK_BYTES", 2 * 9 * 9 * 9 * 16 * 4)  # two images' columns
-    jax.clear_caches()
+    plan = Plan(cpu=CPU._replace(chunk_bytes=2 * 9 * 9 * 9 * 16 * 4))  # two images' columns
     x, kernel, bias = (jnp.asarray(rng.standard_normal(shape), dtype)
                        for shape in (case["shape"], case["kernel"], case["kernel"][-1:]))
     data_format = case["data_format"]
     bias_shape = (-1, 1) if data_format == "channels_first" else (-1,)  # 1-D: (F, L) or (L, F) per example
 
     def fused(a, b, c):
-        return conv(a, b, bias=c, padding="same", data_format=data_format)
+        return conv(a, b, bias=c, padding="same", data_format=data_format, plan=plan)
 
     def separate(a, b, c):
-        return conv(a, b, padding="same", data_format=data_format) + c.reshape(bias_shape)
+        return conv(a, b, padding="same", data_format=data_format, plan=plan) + c.reshape(bias_shape)
 
     if case["id"] == "im2col-chunked":
         assert "scan[" in str(jax.make_jaxpr(fused)(x, kernel, bias))
@@ -343,7 +325,8 @@ def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poiso
     for name in poisoned:
         operands[name][POISONED_AT[name]] = poison
     x, kernel, cotangent = (jnp.asarray(operands[name], jnp.float32) for name in ("x", "kernel", "cotangent"))
-    assert _banded.uses_band((2, 12, 12, 1), kernel.shape, ConvGeometry((3, 3), strides, dilation, 1, out_spatial))
+    geometry = ConvGeometry((3, 3), strides, dilation, 1, out_spatial)
+    assert _banded.uses_band((2, 12, 12, 1), kernel.shape, geometry, CPU.band_max_weights)
 
     def convolve(a, b):
         return conv(a, b, strides=strides, dilation_rate=dilation)
@@ -368,3 +351,28 @@ def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poiso
         np.testing.assert_array_equal(np.isneginf(ours), np.isneginf(expected))
         finite = np.isfinite(expected)
         np.testing.assert_allclose(ours[finite], expected[finite], rtol=1e-5, atol=1e-5)
+
+
+def lowered_text(f, shapes, platform: str) -> str:
+    """The StableHLO of `f` lowered for `platform`, which need not be this machine's (`jax.export`)."""
+    return jax.export.export(jax.jit(f), platforms=(platform,))(*shapes).mlir_module()
+
+
+def test_one_program_exported_for_cpu_cuda_and_tpu_carries_each_platform_plan(rng):
+    """`jax.export` lowers both plans; the CPU runs the band, the others 16-bit im2col (checked above)."""
+    x = jnp.asarray(rng.standard_normal((8, 28, 28, 1)), jnp.bfloat16)
+    kernel = jnp.asarray(rng.standard_normal((3, 3, 1, 4)), jnp.bfloat16)
+    f = jax.jit(lambda a, b: conv(a, b))
+    exported = jax.export.export(f, platforms=("cpu", "cuda", "tpu"))(x, kernel)
+    module = exported.mlir_module()
+    band = "(tensor<208x84xf32>, tensor<84x104xf32>) -> tensor<208x104xf32>"  # (N*OH, KH*Wp*C) x (KH*Wp*C, OW*F)
+    im2col = "(tensor<8x26x26x1x9xbf16>, tensor<1x9x4xbf16>) -> tensor<1x8x26x26x4xf32>"  # (N,*O,G,T*C) x (G,T*C,F)
+    assert band in module and im2col in module
+    for platform, plan in [("cuda", im2col), ("tpu", im2col), ("cpu", band)]:
+        alone = jax.export.export(f, platforms=(platform,))(x, kernel).mlir_module()
+        other = band if plan == im2col else im2col
+        assert plan in alone and other not in alone, platform
+        assert ("stablehlo.while" in alone) == (platform == "cpu"), platform  # the band's fallback loop
+    compiled = jax.jit(exported.call).lower(x, kernel).compile().as_text()
+    assert re.search(r"f32\[208,84\]", compiled) and "bf16[8,26,26,1,9]" not in compiled
+    np.testing.assert_array_equal(exported.call(x, kernel), f(x, kernel))

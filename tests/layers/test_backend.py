@@ -71,3 +71,32 @@ def test_the_layers_are_registered_for_keras_files_whichever_is_imported_first(f
     """
     result = _python(script, tmp_path, KERAS_BACKEND="jax")
     assert result.stdout.strip() == str([f"keras_cnn_ref>{name}" for name in sorted(keras_cnn_ref.LAYER_NAMES)])
+
+
+def test_the_kernel_plan_follows_keras_distribution():
+    """No distribution: the default plan. DataParallel: the batch axis. ModelParallel: the filters' axis too,
+    for a kernel variable laid out on its last axis alone (a bias, a plain array or another layout: none)."""
+    import jax
+    import numpy as np
+
+    from keras_cnn_ref import Conv2D
+    from keras_cnn_ref.kernels import Plan
+    from keras_cnn_ref.layers._backend import kernel_plan
+    from keras_cnn_ref.models import keras
+
+    assert kernel_plan() == Plan()
+    devices = jax.devices()[:1]
+    with keras.distribution.DataParallel(devices=devices).scope():
+        plan = kernel_plan(np.ones((3, 3, 1, 4)))
+    assert (plan.batch_axes, plan.filter_axes, plan.mesh.axis_names) == (("batch",), (), ("batch",))
+    mesh = keras.distribution.DeviceMesh((1, 1), ["batch", "model"], devices)
+    layout_map = keras.distribution.LayoutMap(mesh)
+    layout_map["split.*kernel"] = (None, None, None, "model")
+    layout_map["other.*kernel"] = (None, None, "model", None)
+    with keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch").scope():
+        split, other = Conv2D(4, 3, name="split"), Conv2D(4, 3, name="other")
+        for layer in (split, other):
+            layer.build((None, 8, 8, 4))
+        filter_axes = [kernel_plan(weight).filter_axes for weight in (split.kernel, split.bias, other.kernel)]
+        assert kernel_plan(split.kernel).batch_axes == ("batch",)
+    assert filter_axes == [("model",), (), ()]

@@ -116,7 +116,19 @@ class PadsCountedAveragePooling2D(AveragePooling2D):
         return kernels.pool(inputs, jnp.zeros((), inputs.dtype), lax.add, window, strides, pads) / math.prod(window)
 
 
-PLANTED = {  # defect -> the edge case made to catch it
+@register
+class BatchLoopConv2D(Conv2D):
+    """Convolves one image at a time (`lax.map`): right on one device, but a loop over the sharded batch axis."""
+
+    def convolution_op(self, inputs, kernel):
+        def one_image(image):
+            return kernels.conv(image[None], kernel, strides=self.strides, padding=self.padding,
+                                dilation_rate=self.dilation_rate, groups=self.groups, data_format=self.data_format)[0]
+
+        return lax.map(one_image, inputs)
+
+
+PLANTED = {  # defect -> the case made to catch it
     "FlippedKernelConv2D": "edge_semantics/conv-cross-correlation-not-flipped",
     "MissingBiasConv2D": "edge_semantics/conv-bias-is-added",
     "TopLeftSamePaddingConv2D": "edge_semantics/conv-same-odd-pad-even-kernel",
@@ -126,4 +138,5 @@ PLANTED = {  # defect -> the edge case made to catch it
     "FutureLeakingConv1D": "edge_semantics/conv1d-causal-pads-before-only",
     "FlippedDepthConv3D": "edge_semantics/conv3d-cross-correlation-on-every-axis",
     "PadsCountedAveragePooling2D": "edge_semantics/avgpool-same-excludes-pads-from-divisor",
+    "BatchLoopConv2D": "distribution/documented-data-layers",
 }

@@ -22,10 +22,10 @@ class Section:
 
 
 def sections() -> list[Section]:
-    from keras_cnn_ref.compat import documented_model, errors, layer_grid, model_level, serialization
+    from keras_cnn_ref.compat import distribution, documented_model, errors, layer_grid, model_level, serialization
 
     return [documented_model.SECTION, layer_grid.SECTION, layer_grid.EDGE_SECTION, serialization.SECTION,
-            errors.SECTION, model_level.SECTION]
+            errors.SECTION, model_level.SECTION, distribution.SECTION]
 
 
 def case_dtype(case: dict) -> str:

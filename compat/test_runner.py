@@ -21,7 +21,7 @@ FAST = "edge_semantics/*"
 @pytest.mark.parametrize("defect", PLANTED)
 def test_each_planted_defect_exits_non_zero_and_names_its_case(defect, tmp_path, capsys):
     flag = "--" + next(name for name, class_name in LAYERS.items() if defect.endswith(class_name))
-    status = main(["check", flag, f"keras_cnn_ref.compat.defects:{defect}", "--select", FAST,
+    status = main(["check", flag, f"keras_cnn_ref.compat.defects:{defect}", "--select", f"{FAST},{PLANTED[defect]}",
                    "--json", str(tmp_path / "report.json")])
     summary = json.loads((tmp_path / "report.json").read_text())["summary"]
     assert status == 1 and not summary["ok"]
@@ -139,3 +139,11 @@ def test_a_renamed_drop_in_is_told_why_weight_files_fail_and_what_to_do():
         assert result.comparison.detail.startswith(
             "Keras keys each layer's weights in a .weights.h5 file by its class name, and MyConv2D is not Conv2D: "
             "name the class Conv2D, as Keras does, to exchange weight files with built-in models (ValueError: ")
+
+
+def test_the_distribution_section_refuses_classes_its_fresh_process_cannot_import():
+    local = type("LocalConv2D", (Conv2D,), {"__module__": "__main__"})
+    [(section, case)] = select("distribution/documented-data-layers")
+    message = r"must be importable by module. Received: \{'conv2d': '__main__:LocalConv2D'\}"
+    with pytest.raises(ValueError, match=message):
+        section.run(case, Implementation(conv2d=local))

@@ -51,3 +51,33 @@ def documented_model(conv2d: type = Conv2D, maxpool2d: type = MaxPooling2D, name
                "dense": keras.layers.Dense}
     layers = [classes[spec["kind"]](**spec["args"], name=spec["id"]) for spec in DOCUMENTED_LAYERS]
     return keras.Sequential([keras.Input(INPUT_SHAPE), *layers], name=name)
+
+
+def wider_model(conv2d: type = Conv2D, maxpool2d: type = MaxPooling2D, name: str = "wider_mnist"):
+    """The documented model's shape with the filters of a common MNIST convnet: 32 and 64, each pooled.
+
+    >>> wider_model().count_params()
+    34826
+    """
+    layers = [conv2d(32, 3, activation="relu"), maxpool2d(2), conv2d(64, 3, activation="relu"), maxpool2d(2)]
+    head = [keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    return keras.Sequential([keras.Input(INPUT_SHAPE), *layers, *head], name=name)
+
+
+def residual_model(conv2d: type = Conv2D, maxpool2d: type = MaxPooling2D, name: str = "residual_mnist"):
+    """A stem, one residual block (two "same" 3x3 convolutions added to the identity), and a pooled head.
+
+    >>> residual_model().count_params()
+    12650
+    """
+    inputs = keras.Input(INPUT_SHAPE)
+    stem = conv2d(16, 3, padding="same", activation="relu")(inputs)
+    branch = conv2d(16, 3, padding="same", activation="relu")(stem)
+    branch = conv2d(16, 3, padding="same")(branch)
+    merged = keras.layers.Activation("relu")(keras.layers.Add()([stem, branch]))
+    pooled = keras.layers.Flatten()(maxpool2d(2)(maxpool2d(2)(merged)))
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(pooled), name=name)
+
+
+# The models by name: each takes the Conv2D and MaxPooling2D classes to build with.
+MODELS = {"documented": documented_model, "wider": wider_model, "residual": residual_model}

@@ -1,0 +1,48 @@
+"""Section "distribution": the layers under `keras.distribution`, on 8 devices, against built-in Keras.
+
+Each case trains one model (the documented MNIST model, a wider conv/pool
+model, a residual block) for a few `fit` steps under `DataParallel` or
+`ModelParallel` (a 2x4 mesh, conv kernels split on their filters), on real
+MNIST images (the bundled sample). It compares the losses, the weights and
+the outputs on test images with the same implementation on one device, and
+with built-in Keras on the same 8 devices. Then it audits the compiled train
+step's collectives against built-in's: any all-gather, all-to-all,
+collective-permute or reduce-scatter that built-in's step does not have
+fails, as do all-reduce bytes above 1.1x built-in's.
+
+A "plugin" case runs Keras's own layers with `keras_cnn_ref.plugin` enabled;
+a "layers" case runs the implementation's Conv2D and MaxPooling2D.
+
+JAX fixes its device count when it starts, so each case runs in a fresh
+process (`distribution_worker`) with 8 CPU devices simulated by XLA
+(`--xla_force_host_platform_device_count=8`). The implementation's classes
+are passed by name, so they must be importable there.
+"""
+
+from __future__ import annotations
+
+from keras_cnn_ref._devices import run_on_devices
+from keras_cnn_ref.compat.compare import Comparison
+from keras_cnn_ref.compat.harness import Implementation
+from keras_cnn_ref.compat.suite import Section
+
+DEVICES = 8
+MODELS = ("documented", "wider", "residual")
+PARALLELISMS = ("data", "model")
+CASES = [{"id": f"{model}-{parallelism}-{route}", "model": model, "parallelism": parallelism, "route": route,
+          **({"slow": True} if model != "documented" else {})}
+         for model in MODELS for parallelism in PARALLELISMS for route in ("layers", "plugin")]
+
+
+def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
+    classes = {name: spec for name, spec in impl.describe().items() if name in ("conv2d", "maxpool2d")}
+    unimportable = {name: spec for name, spec in classes.items() if spec.startswith("__main__:")}
+    if unimportable:
+        raise ValueError("The distribution section runs each case in a fresh process, so the classes must be "
+                         f"importable by module. Received: {unimportable}")
+    reply = run_on_devices("keras_cnn_ref.compat.distribution_worker", {"case": case, "classes": classes},
+                           DEVICES, timeout_s=900)
+    return {name: Comparison(**fields) for name, fields in reply.items()}
+
+
+SECTION = Section("distribution", CASES, run)

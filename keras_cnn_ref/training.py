@@ -23,6 +23,21 @@ from keras_cnn_ref.models import documented_model, keras
 SIDES = {"keras_cnn_ref": (Conv2D, MaxPooling2D), "builtin": (keras.layers.Conv2D, keras.layers.MaxPooling2D)}
 
 
+class WaitForEachStep(keras.callbacks.Callback):
+    """Waits for each training step's results before `fit` dispatches the next.
+
+    Needed on CPU devices simulated by XLA (`--xla_force_host_platform_device_count`):
+    they share one pool of threads, and when a step starts while the last one
+    still runs, the two steps' all-reduces can each hold threads the other
+    needs. XLA then aborts after 40 s ("Termination timeout for all reduce").
+    Seen with JAX 0.10.2 on 2 cores, with built-in Keras's layers as with
+    these. Real accelerators run their collectives on their own streams.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        jax.block_until_ready(logs)
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 10

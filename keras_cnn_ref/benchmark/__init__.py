@@ -20,10 +20,11 @@ from keras_cnn_ref.benchmark.timing import matmul_peak_gflops
 # fixed cost of its own, so an epoch must be long enough (many steps) for the
 # per-step difference to show.
 # `--quick` trains on the bundled MNIST sample (3,000 images) unless given a file: it never waits on a download.
+# The scaling figure (`scaling.py`, 8 simulated devices in a process of its own) runs in full runs only.
 FULL = {"rounds": 15, "fit_rounds": 5, "fit_samples": 15360, "fit_batches": (32, 128), "step_rounds": 9,
-        "download": True}
+        "download": True, "scaling_rounds": 5, "scaling_samples": 8192}
 QUICK = {"rounds": 5, "fit_rounds": 2, "fit_samples": 2560, "fit_batches": (128,), "step_rounds": 1,
-         "download": False}
+         "download": False, "scaling_rounds": 0, "scaling_samples": 0}
 
 
 def run_benchmark(quick: bool = False, data: str | None = None, log=print, plan: dict | None = None,
@@ -34,6 +35,7 @@ def run_benchmark(quick: bool = False, data: str | None = None, log=print, plan:
     `selected_cases(quick)`) narrow a run further.
     """
     from keras_cnn_ref.benchmark.layers import measure_layer_case
+    from keras_cnn_ref.benchmark.scaling import scaling_throughput
     from keras_cnn_ref.benchmark.training import fit_throughput, train_step_costs
 
     plan = plan or (QUICK if quick else FULL)
@@ -45,6 +47,14 @@ def run_benchmark(quick: bool = False, data: str | None = None, log=print, plan:
         log(f"fit batch {batch_size}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in fit["samples_per_s"].items())
             + f" -> {fit['speedup']:.2f}x")
         results["fit"].append(fit)
+    results["scaling"] = []
+    if plan["scaling_rounds"]:
+        results["scaling"] = scaling_throughput(128, plan["scaling_samples"], plan["scaling_rounds"], data,
+                                                plan["download"])
+        for scaled in results["scaling"]:
+            log(f"scaling {scaled['model']}: " + ", ".join(f"{run} {speedup:.2f}x" for run, speedup in
+                                                           scaled["speedup"].items())
+                + f" -> {scaled['scaling']:.2f}, per device {scaled['scaling_per_device']:.2f}")
     results["train_step"] = {"batch_size": 128, **train_step_costs(128, plan["step_rounds"])}
     log(f"train step: compile {results['train_step']['compile_ratio']:.2f}x, "
         f"memory {results['train_step']['memory_ratio']:.2f}x")

@@ -25,6 +25,7 @@ def summarize(results: dict) -> dict:
         "layer_speedup_geomean": geometric_mean(speedups),
         "layer_speedup_min": min(speedups),
         "fit_speedup": {str(fit["batch_size"]): fit["speedup"] for fit in results["fit"]},
+        "scaling": {scaled["model"]: scaled["scaling"] for scaled in results.get("scaling", [])},
         "compile_ratio": results["train_step"]["compile_ratio"],
         "memory_ratio": results["train_step"]["memory_ratio"],
     }
@@ -52,6 +53,7 @@ def to_markdown(results: dict) -> str:
         torch_rate = f"{rates['pytorch']:,.0f}" if "pytorch" in rates else "not installed"
         lines.append(f"| batch {fit['batch_size']} | {rates['ours']:,.0f} | {rates['builtin']:,.0f} "
                      f"| {fit['speedup']:.2f}x | {torch_rate} |")
+    lines += _scaling_lines(results.get("scaling", []))
     step = results["train_step"]
     lines += [
         "",
@@ -75,6 +77,21 @@ def to_markdown(results: dict) -> str:
             f"| {_gflops(case, 'ours')} | {_gflops(case, 'builtin')} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _scaling_lines(scaling: list[dict]) -> list[str]:
+    """The scaling table: each model's `fit` speedup on 1 device and on 8, and their quotients (`scaling.py`)."""
+    if not scaling:
+        return []
+    batch = scaling[0]["batch_size"]
+    lines = ["", f"| `model.fit` under DataParallel | x1, batch {batch} | x8, batch {batch} | x8, batch {8 * batch} "
+                 "| scaling (same batch) | scaling (same batch per device) |", "|---|---:|---:|---:|---:|---:|"]
+    for scaled in scaling:
+        speedup = scaled["speedup"]
+        lines.append(f"| {scaled['model']} model, speedup | {speedup['x1']:.2f}x | {speedup['x8']:.2f}x "
+                     f"| {speedup['x8 per device']:.2f}x | {scaled['scaling']:.2f} "
+                     f"| {scaled['scaling_per_device']:.2f} |")
+    return lines
 
 
 def _gflops(case: dict, side: str) -> str:

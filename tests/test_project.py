@@ -5,6 +5,8 @@ import doctest
 import importlib
 import pathlib
 import re
+import subprocess
+import sys
 import tomllib
 
 import jax
@@ -128,3 +130,13 @@ def test_the_supported_range_is_one_in_pyproject_the_plugin_nox_and_the_readme()
 
 def test_version_is_the_one_in_pyproject():
     assert f'version = "{keras_cnn_ref.__version__}"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_every_smoke_prefix_still_names_tests():
+    """A renamed test or a reordered parametrize would drop out of noxfile.py's smoke run without a sound."""
+    from conftest import SMOKE
+
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-m", "smoke",
+                                *{prefix.split("::")[0] for prefix in SMOKE}], cwd=ROOT, capture_output=True,
+                               text=True, timeout=300).stdout.splitlines()
+    assert [prefix for prefix in SMOKE if not any(line.startswith(prefix) for line in collected)] == []

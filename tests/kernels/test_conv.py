@@ -94,8 +94,8 @@ def _check_against_reference(case, rng, plan=Plan()):
         assert result.ok, f"{name}: {result}"
 
 
-@pytest.mark.parametrize("strategy", list(PLANS))
 @pytest.mark.parametrize("case", random_cases(40), ids=lambda case: case["id"])
+@pytest.mark.parametrize("strategy", list(PLANS))  # ids "chosen-2d-case0", ...: conftest's SMOKE takes "chosen-"
 def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
     _check_against_reference(case, rng, PLANS[strategy])
 

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._geometry import ConvGeometry, add_windows_back, dilated_extent, tap_window
+from ._geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
 
 
 def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
@@ -35,7 +35,7 @@ def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry
     >>> uses_band((128, 28, 28, 1), (3, 3, 1, 4), ConvGeometry((3, 3), (1, 1), (1, 1), 1, (26, 26)), 2**16)
     True
     """
-    if len(geometry.window) != 2 or geometry.groups != 1:
+    if len(geometry.window) != 2 or geometry.groups != 1 or not is_static((*padded_shape, *geometry.out_spatial)):
         return False
     kernel_h, _, channels, filters = kernel_shape
     return kernel_h * padded_shape[2] * channels * geometry.out_spatial[1] * filters <= max_weights

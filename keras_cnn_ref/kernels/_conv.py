@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from ._correlate import correlate
 from ._geometry import (
@@ -22,7 +21,6 @@ from ._geometry import (
     Pads,
     dilated_extent,
     channel_axis,
-    check_rank,
     normalize_data_format,
     normalize_padding,
     ntuple,
@@ -114,7 +112,11 @@ def conv(
 
 
 def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, groups: int, data_format: str) -> None:
-    check_rank(kernel, (x.ndim,), "kernel")
+    if kernel.ndim != x.ndim or 0 in kernel.shape[:-2]:
+        raise ValueError(
+            "The kernel must have the input's rank, `(*kernel_size, in_channels // groups, filters)`, with every "
+            f"kernel_size positive. Received: x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}"
+        )
     if not isinstance(groups, numbers.Integral) or groups <= 0:
         raise ValueError(f"`groups` must be a positive int. Received: groups={groups!r}")
     channels = x.shape[channel_axis(data_format)]

@@ -18,9 +18,6 @@ Pads = tuple[tuple[int, int], ...]
 
 PADDINGS = ("valid", "same")
 
-# Ranks of a batch with 1, 2 or 3 spatial axes.
-SPATIAL_RANKS = (3, 4, 5)
-
 
 class ConvGeometry(NamedTuple):
     """The static shape of one N-D correlation over an already padded input.
@@ -89,20 +86,22 @@ def channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else 1
 
 
-def check_rank(x: jax.Array, ndims: Sequence[int], name: str) -> None:
-    """Raises a ValueError unless `x.ndim` is one of `ndims`."""
-    if x.ndim not in ndims:
-        expected = " or ".join(map(str, ndims))
-        raise ValueError(
-            f"`{name}` must have rank {expected} (batch, spatial..., channels). "
-            f"Received: {name}.shape={tuple(x.shape)}"
-        )
-
-
 def spatial_rank(x: jax.Array) -> int:
-    """The number of spatial axes of a batch: 1, 2 or 3 (a ValueError otherwise)."""
-    check_rank(x, SPATIAL_RANKS, "x")
+    """The number of spatial axes of a batch, `x.ndim - 2`: any number, as XLA's window ops take.
+
+    Keras's layers have 1, 2 or 3; `keras.ops` passes any rank of at least 2 on.
+    """
+    if x.ndim < 2:
+        raise ValueError(
+            "`x` must have a batch axis and a channel axis, with any number of spatial axes "
+            f"between them (rank 2 or more). Received: x.shape={tuple(x.shape)}"
+        )
     return x.ndim - 2
+
+
+def is_static(shape: Sequence) -> bool:
+    """Whether every size in `shape` is a known int, none symbolic (`jax.export`)."""
+    return all(isinstance(size, int) for size in shape)
 
 
 def window_pads(size: int, window: int, stride: int, padding: str) -> tuple[int, int]:
@@ -114,8 +113,30 @@ def window_pads(size: int, window: int, stride: int, padding: str) -> tuple[int,
     if padding == "valid":
         return (0, 0)
     out = -(-size // stride)
-    total = max((out - 1) * stride + window - size, 0)
+    total = jax.core.max_dim((out - 1) * stride + window - size, 0)  # a symbolic size gives a symbolic pad
     return (total // 2, total - total // 2)
+
+
+def trim_window(size: int, window: int, stride: int, pads: tuple[int, int]) -> tuple[int, int, tuple[int, int]]:
+    """A pooling window cut down to the taps that read the input for some output: `(window, stride, pads)`.
+
+    Taps that read only padding for every output are cut, but for one on
+    each side where there were any: a run of padding taps folds like one
+    (ties and NaN picks included), so the result is unchanged, and a window
+    of 10**9 over 10 cells costs 12 taps. With one output the stride is moot
+    and becomes 1.
+
+    >>> trim_window(10, 10**9, 10**9, window_pads(10, 10**9, 10**9, "same"))
+    (12, 1, (1, 1))
+    """
+    (before, _), outputs = pads, output_size(size, window, stride, pads)
+    if outputs == 0:
+        return window, stride, pads
+    stride = 1 if outputs == 1 else stride
+    first = max(before - (outputs - 1) * stride - 1, 0)  # a tap before the last output's first read of x
+    last = min(before + size, window - 1)  # a tap after the first output's last read of x
+    window, before = last - first + 1, before - first
+    return window, stride, (before, (outputs - 1) * stride + window - size - before)
 
 
 def dilated_extent(taps: int, dilation: int) -> int:
@@ -129,13 +150,15 @@ def dilated_extent(taps: int, dilation: int) -> int:
 
 def output_size(size: int, window: int, stride: int, pads: tuple[int, int]) -> int:
     """Number of window positions along one padded axis (0 when none fit)."""
-    return max((size + sum(pads) - window) // stride + 1, 0)
+    return jax.core.max_dim((size + sum(pads) - window) // stride + 1, 0)
 
 
 def lowest(dtype: jnp.dtype) -> jax.Array:
-    """The identity of `max`: -inf for floats, the smallest value for ints."""
-    if jnp.issubdtype(dtype, jnp.floating):
+    """The identity of `max`: -inf for floats (and complex), the smallest value for ints, False."""
+    if jnp.issubdtype(dtype, jnp.inexact):
         return jnp.array(-jnp.inf, dtype)
+    if dtype == jnp.bool_:
+        return jnp.array(False)
     return jnp.array(jnp.iinfo(dtype).min, dtype)
 
 

@@ -43,11 +43,15 @@ class Tactics(NamedTuple):
             when their band holds at most this many weights; 0 never does.
         narrow_operands: 16-bit floats are multiplied as they are (into
             float32 sums) rather than widened to float32 first.
+        max_unrolled_taps: im2col lays out a window of more taps a block of
+            taps at a time, in a loop, so that its compile time follows the
+            block's size rather than the window's.
     """
 
     chunk_bytes: int = 8 * 2**20
     band_max_weights: int = 2**16
     narrow_operands: bool = False
+    max_unrolled_taps: int = 64
 
 
 # A CPU keeps columns in its caches (a few MiB), takes small images as banded

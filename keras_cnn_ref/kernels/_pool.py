@@ -4,15 +4,16 @@ max and average pooling on top of it."""
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 from ._geometry import (
     Pads,
+    is_static,
     lowest,
     normalize_data_format,
     normalize_padding,
@@ -21,9 +22,21 @@ from ._geometry import (
     spatial_axes,
     spatial_rank,
     tap_window,
+    trim_window,
     window_offsets,
     window_pads,
 )
+from ._taps import TapBlocks, fold_taps
+
+# Windows of more taps than this are folded a block of taps at a time, in a
+# loop (`_taps.py`): unrolled, a 4x4 max pool's forward and backward pass
+# compiled in 0.3 s and an 8x8 one in 4.2 s.
+MAX_UNROLLED_TAPS = 16
+# A max pool whose windows overlap more than this (taps per output over cells
+# per output) keeps each window's pick as an index and gathers its tangent:
+# a 3x3 stride-1 pool's forward and backward pass ran 3.4x faster that way,
+# a 3x3 stride-2 one 2.1x slower (docs/performance.md).
+MAX_OVERLAP = 4
 
 Geometry = tuple[tuple[int, ...], tuple[int, ...], Pads]
 
@@ -35,6 +48,8 @@ def pool(
     window: Sequence[int],
     strides: Sequence[int],
     pads: Pads,
+    *,
+    max_unrolled_taps: int = MAX_UNROLLED_TAPS,
 ) -> jax.Array:
     """Reduces every window of `x` to one value; padding holds `init_value`.
 
@@ -42,13 +57,24 @@ def pool(
     the batch and channel axes). The same reduction as `lax.reduce_window`,
     written as a fold of the window's taps: one strided `lax.slice` each, all
     fused into one elementwise loop, which runs 1.2-2.4x faster on CPU.
+    Windows of more than `max_unrolled_taps` taps, and inputs of symbolic
+    shape, fold the padded input a block of taps at a time (`fold_taps`).
 
     >>> pool(jnp.arange(6.0).reshape(2, 3), -jnp.inf, jax.lax.max, (1, 2), (1, 1), ((0, 0), (0, 0)))
     Array([[1., 2.],
            [4., 5.]], dtype=float32)
     """
     out_shape = tuple(map(output_size, x.shape, window, strides, pads))
-    return functools.reduce(reduce_fn, window_taps(x, init_value, window, strides, pads, out_shape))
+    if is_static(out_shape) and 0 in out_shape:  # no output position, or an empty batch
+        return jnp.full(out_shape, init_value, x.dtype)
+    if _unrolled(x, window, max_unrolled_taps):
+        return functools.reduce(reduce_fn, window_taps(x, init_value, window, strides, pads, out_shape))
+    return fold_taps(lambda sums, tap, _: reduce_fn(sums, tap), lambda first: jnp.full(first.shape, init_value, x.dtype),
+                     _pad(x, init_value, pads), TapBlocks(window, (1,) * x.ndim, max_unrolled_taps), strides, out_shape)
+
+
+def _pad(x: jax.Array, fill, pads: Pads) -> jax.Array:
+    return lax.pad(x, jnp.asarray(fill, x.dtype), [(*p, 0) for p in pads])
 
 
 def window_taps(
@@ -118,7 +144,12 @@ def pool_geometry(
     padding: str,
     data_format: str,
 ) -> Geometry:
-    """Validated window, strides and pads of a pooling, over every axis of `x`."""
+    """Validated window, strides and pads of a pooling, over every axis of `x`.
+
+    A window that reaches far into the padding is trimmed (`trim_window`)
+    where the sizes are known. A valid window larger than the input leaves
+    no output position: the output is then empty, as XLA's is.
+    """
     rank = spatial_rank(x)
     pool_size = ntuple(pool_size, rank, "pool_size")
     strides = pool_size if strides is None else ntuple(strides, rank, "strides")
@@ -126,15 +157,10 @@ def pool_geometry(
     axes = spatial_axes(x.ndim, normalize_data_format(data_format))
     window, full_strides, pads = [1] * x.ndim, [1] * x.ndim, [(0, 0)] * x.ndim
     for axis, size, stride in zip(axes, pool_size, strides):
-        window[axis], full_strides[axis] = size, stride
         pads[axis] = window_pads(x.shape[axis], size, stride, padding)
-        if output_size(x.shape[axis], size, stride, pads[axis]) == 0:
-            raise ValueError(
-                "The pooling window is larger than the input, so there is no "
-                'output position; use padding="same" or a smaller pool_size. '
-                f"Received: x.shape={tuple(x.shape)}, pool_size={pool_size}, "
-                f"strides={strides}, padding={padding!r}, data_format={data_format!r}"
-            )
+        window[axis], full_strides[axis] = size, stride
+        if is_static(x.shape):
+            window[axis], full_strides[axis], pads[axis] = trim_window(x.shape[axis], size, stride, pads[axis])
     return tuple(window), tuple(full_strides), tuple(pads)
 
 
@@ -145,8 +171,9 @@ def max_pool(
     strides: int | Sequence[int] | None = None,
     padding: str = "valid",
     data_format: str = "channels_last",
+    max_unrolled_taps: int = MAX_UNROLLED_TAPS,
 ) -> jax.Array:
-    """Max pooling with Keras's semantics (`keras.ops.max_pool`), 1-D to 3-D.
+    """Max pooling with Keras's semantics (`keras.ops.max_pool`), in any number of spatial dimensions.
 
     Padding cells hold -inf, so they never win a window. The gradient of each
     window goes to one element, the one XLA's (and so built-in Keras's)
@@ -161,9 +188,13 @@ def max_pool(
         strides: int or tuple; `None` means `pool_size`.
         padding: `"valid"` or `"same"` (case-insensitive), the odd pad after.
         data_format: `"channels_last"` or `"channels_first"`.
+        max_unrolled_taps: windows with more taps fold a block of taps at a
+            time, in a loop (`pool`); it changes the compiled program, never
+            the values.
 
     Returns:
-        The pooled batch, in `x`'s dtype and `data_format`.
+        The pooled batch, in `x`'s dtype and `data_format`; empty where a
+        valid window is larger than the input.
 
     Example:
     >>> x = jnp.array([[1.0, 2.0, 5.0], [4.0, 3.0, 0.0], [7.0, 8.0, 9.0]])
@@ -171,7 +202,7 @@ def max_pool(
     Array([[4.]], dtype=float32)
     """
     x = jnp.asarray(x)
-    return _jit_max_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format))
+    return _jit_max_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format), max_unrolled_taps)
 
 
 def average_pool(
@@ -181,11 +212,16 @@ def average_pool(
     strides: int | Sequence[int] | None = None,
     padding: str = "valid",
     data_format: str = "channels_last",
+    max_unrolled_taps: int = MAX_UNROLLED_TAPS,
 ) -> jax.Array:
-    """Average pooling with Keras's semantics (`keras.ops.average_pool`), 1-D to 3-D.
+    """Average pooling with Keras's semantics (`keras.ops.average_pool`), in any number of spatial dimensions.
 
     Each window's sum is divided by the number of input cells it covers: with
     `"same"` padding the pads are not counted. Arguments as `max_pool`'s.
+    16-bit floats are summed in float32 and rounded once. Integers are summed
+    in their own dtype, wrapping around as XLA's integers do, and the
+    quotient is a float (float32, or float64 for 64-bit integers), as
+    built-in Keras gives; booleans are refused, as there.
 
     Example:
     >>> x = jnp.arange(1.0, 6.0).reshape(1, 5, 1)
@@ -193,56 +229,104 @@ def average_pool(
     Array([1.5, 3.5, 5. ], dtype=float32)
     """
     x = jnp.asarray(x)
-    return _jit_average_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format))
+    if x.dtype == jnp.bool_:
+        raise TypeError(f"Average pooling needs numbers, and booleans are not. Received: x.dtype={x.dtype}")
+    return _jit_average_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format), max_unrolled_taps)
 
 
-def window_counts(shape: Sequence[int], window: Sequence[int], strides: Sequence[int], pads: Pads) -> np.ndarray:
+def window_counts(shape: Sequence, window: Sequence[int], strides: Sequence[int], pads: Pads,
+                  dtype: jnp.dtype) -> jax.Array:
     """How many cells of an unpadded `shape` each window covers, broadcastable to the output.
 
-    >>> window_counts((5,), (2,), (2,), ((0, 1),))
-    array([2., 2., 1.])
+    Built from one `iota` per axis inside the computation, never while
+    tracing, so it costs nothing in proportion to the data until it runs.
+
+    >>> window_counts((5,), (2,), (2,), ((0, 1),), jnp.float32)
+    Array([2., 2., 1.], dtype=float32)
     """
-    counts = np.ones((1,) * len(shape))
-    for axis, (size, width, stride, (before, _)) in enumerate(zip(shape, window, strides, pads)):
-        starts = np.arange(output_size(size, width, stride, pads[axis])) * stride - before
-        covered = np.minimum(starts + width, size) - np.maximum(starts, 0)  # (O,)
-        if width > 1:
-            counts = counts * covered.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+    counts = jnp.ones((1,) * len(shape), dtype)
+    for axis, (size, width, stride, (before, after)) in enumerate(zip(shape, window, strides, pads)):
+        if before == after == 0:  # every window full
+            counts = counts * width
+            continue
+        starts = lax.iota(jnp.int32, output_size(size, width, stride, pads[axis])) * stride - before
+        covered = jnp.minimum(starts + width, size) - jnp.maximum(starts, 0)  # (O,)
+        counts = counts * covered.astype(dtype).reshape([-1 if a == axis else 1 for a in range(len(shape))])
     return counts
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
-def _max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads) -> jax.Array:
-    return pool(x, lowest(x.dtype), lax.max, window, strides, pads)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3, 4))
+def _max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
+              max_taps: int) -> jax.Array:
+    return pool(x, lowest(x.dtype), lax.max, window, strides, pads, max_unrolled_taps=max_taps)
 
 
 @_max_pool.defjvp
-def _max_pool_jvp(window, strides, pads, primals, tangents):
+def _max_pool_jvp(window, strides, pads, max_taps, primals, tangents):
     """Each window's tangent is that of the element XLA's select-and-scatter picks.
 
     Walk the window in row-major order, padding included as -inf with a zero
     tangent, and move the pick on to the next element unless `pick >= next`.
     That is the first maximum for ordinary values, and it passes a NaN on just
     as XLA does. The rule is linear in the tangent, so JAX transposes it into
-    the reverse-mode gradient.
+    the reverse-mode gradient. A window folded in a loop, or one that
+    overlaps its neighbours more than `MAX_OVERLAP` times, keeps the picked
+    tap's index and gathers the tangent there (`_max_and_pick`).
     """
     (x,), (tangent,) = primals, tangents
+    if not _unrolled(x, window, max_taps) or math.prod(window) > MAX_OVERLAP * math.prod(strides):
+        best, pick = _max_and_pick(x, window, strides, pads, max_taps)
+        return best, _picked(tangent, pick, window, strides, pads)
     x_taps = _padded_taps(x, lowest(x.dtype), window, strides, pads)
     tangent_taps = _padded_taps(tangent, jnp.zeros((), tangent.dtype), window, strides, pads)
     _, picked_tangent = functools.reduce(_keep_pick_unless_greater, zip(x_taps, tangent_taps))
     return functools.reduce(lax.max, x_taps), picked_tangent
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
-def _window_sums(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads) -> jax.Array:
-    return pool(x, jnp.zeros((), x.dtype), lax.add, window, strides, pads)
+def _max_and_pick(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
+                  max_taps: int) -> tuple[jax.Array, jax.Array]:
+    """Each window's maximum, and the row-major index of the tap the rule above picks, folded a block at a time."""
+    padded = _pad(x, lowest(x.dtype), pads)
+    out_shape = tuple(map(output_size, x.shape, window, strides, pads))
+
+    def step(carry, tap, t):
+        best, pick = carry
+        keep = best >= tap
+        return jnp.where(keep, best, tap), jnp.where(keep, pick, t)
+
+    def init(first):
+        return first, jnp.zeros(first.shape, jnp.int32)
+
+    return fold_taps(step, init, padded, TapBlocks(window, (1,) * x.ndim, max_taps), strides, out_shape)
+
+
+def _picked(tangent: jax.Array, pick: jax.Array, window: tuple[int, ...], strides: tuple[int, ...],
+            pads: Pads) -> jax.Array:
+    """The tangent of every window's picked tap: a gather, which transposes into a scatter-add."""
+    offsets = jnp.unravel_index(pick, window)
+    index = tuple(lax.broadcasted_iota(jnp.int32, pick.shape, axis) * stride + offset
+                  for axis, (stride, offset) in enumerate(zip(strides, offsets)))
+    return _pad(tangent, 0, pads).at[index].get(mode="promise_in_bounds")
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3, 4))
+def _window_sums(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
+                 max_taps: int) -> jax.Array:
+    return pool(x, jnp.zeros((), x.dtype), lax.add, window, strides, pads, max_unrolled_taps=max_taps)
 
 
 @_window_sums.defjvp
-def _window_sums_jvp(window, strides, pads, primals, tangents):
-    """The sums are linear: the tangent's are its window sums. Both are taken as `_padded_taps` (see there)."""
+def _window_sums_jvp(window, strides, pads, max_taps, primals, tangents):
+    """The sums are linear: the tangent's are its window sums. Unrolled, both are taken as `_padded_taps`."""
+    if not _unrolled(primals[0], window, max_taps):
+        return [_window_sums(x, window, strides, pads, max_taps) for x in (*primals, *tangents)]
     zero = jnp.zeros((), primals[0].dtype)
     return [functools.reduce(lax.add, _padded_taps(x, zero, window, strides, pads)) for x in (*primals, *tangents)]
+
+
+def _unrolled(x: jax.Array, window: tuple[int, ...], max_taps: int) -> bool:
+    """Whether a window's taps are unrolled: few enough, over an input of known shape."""
+    return math.prod(window) <= max_taps and is_static(x.shape)
 
 
 def _padded_taps(x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides: tuple[int, ...],
@@ -255,9 +339,8 @@ def _padded_taps(x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides
     backward pass 7x slower (76-90 ms against 10-12 ms, 32x56x56x64): it kept
     the taps in memory rather than fuse them into the backward loop.
     """
-    padded = lax.pad(x, fill, [(*p, 0) for p in pads])
     out_shape = tuple(map(output_size, x.shape, window, strides, pads))
-    return window_taps(padded, fill, window, strides, ((0, 0),) * x.ndim, out_shape)
+    return window_taps(_pad(x, fill, pads), fill, window, strides, ((0, 0),) * x.ndim, out_shape)
 
 
 def _keep_pick_unless_greater(pick, candidate):
@@ -265,19 +348,25 @@ def _keep_pick_unless_greater(pick, candidate):
     return jnp.where(keep, pick[0], candidate[0]), jnp.where(keep, pick[1], candidate[1])
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _jit_max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads) -> jax.Array:
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _jit_max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
+                  max_taps: int) -> jax.Array:
     # Maxima and picks are exact in any float width, and XLA's CPU arithmetic
     # on 16-bit floats converts op by op: widen once (2-4x faster, measured).
     if not jnp.issubdtype(x.dtype, jnp.floating):
-        return _max_pool(x, window, strides, pads)
+        return _max_pool(x, window, strides, pads, max_taps)
     wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    return _max_pool(wide, window, strides, pads).astype(x.dtype)
+    return _max_pool(wide, window, strides, pads, max_taps).astype(x.dtype)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _jit_average_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads) -> jax.Array:
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _jit_average_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
+                      max_taps: int) -> jax.Array:
+    if jnp.issubdtype(x.dtype, jnp.integer):  # summed in their own dtype, divided as floats
+        quotient = jnp.dtype(jnp.float64 if x.dtype.itemsize == 8 else jnp.float32)
+        sums = pool(x, 0, lax.add, window, strides, pads, max_unrolled_taps=max_taps)
+        return sums.astype(quotient) / window_counts(x.shape, window, strides, pads, quotient)
     # Sums of 16-bit floats are taken in float32 and rounded once.
     wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    sums = _window_sums(wide, window, strides, pads)
-    return (sums / window_counts(x.shape, window, strides, pads).astype(wide.dtype)).astype(x.dtype)
+    sums = _window_sums(wide, window, strides, pads, max_taps)
+    return (sums / window_counts(x.shape, window, strides, pads, wide.dtype)).astype(x.dtype)

@@ -10,7 +10,7 @@ import pytest
 
 from keras_cnn_ref.compat.compare import TOLERANCES, compare
 from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, conv
-from keras_cnn_ref.kernels import _banded, _correlate
+from keras_cnn_ref.kernels import _banded, _correlate, _im2col
 from keras_cnn_ref.kernels._geometry import ConvGeometry
 from tests import reference
 
@@ -116,8 +116,8 @@ def test_1d_and_3d_forward_and_vjp_match_float64_reference(case, rng):
     ((128, 28, 28, 1), (3, 3, 1, 4), 1, "BandedRows"),  # the MNIST model's layers
     ((128, 13, 13, 4), (3, 3, 4, 8), 1, "BandedRows"),
     ((128, 5, 5, 8), (3, 3, 8, 16), 1, "BandedRows"),
-    ((32, 56, 56, 64), (3, 3, 64, 64), 1, "_Im2col"),  # a wide band: Wp / KW times the work
-    ((8, 13, 13, 4), (3, 3, 2, 8), 2, "_Im2col"),  # groups
+    ((32, 56, 56, 64), (3, 3, 64, 64), 1, "Im2col"),  # a wide band: Wp / KW times the work
+    ((8, 13, 13, 4), (3, 3, 2, 8), 2, "Im2col"),  # groups
 ])
 def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, groups, chosen):
     out_spatial = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
@@ -139,7 +139,8 @@ def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_h
 def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow():
     geometry = ConvGeometry((3, 3), (1, 1), (1, 1), 1, (8, 8))
     four_images = 4 * 8 * 8 * 9 * 16 * 4  # four float32 images' columns
-    chunks = {itemsize: _correlate._Im2col((16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize, four_images).chunk
+    chunks = {itemsize: _im2col.Im2col((16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize,
+                                       CPU._replace(chunk_bytes=four_images)).images
               for itemsize in (2, 4, 8)}
     assert chunks == {2: 8, 4: 4, 8: 2}
 
@@ -274,8 +275,9 @@ BAD_ARGUMENTS = [
     {"id": "groups-mismatch", "kwargs": {"groups": 2}, "match": "groups"},
     {"id": "zero-groups", "kwargs": {"groups": 0}, "match": "groups"},
     {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "zero or negative: the convolution has no output positions"},
-    {"id": "input-rank", "shape": (8, 8, 4, 4, 4, 4), "match": "rank 3 or 4 or 5"},
-    {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "`kernel` must have rank 4"},
+    {"id": "input-rank", "shape": (8,), "match": "rank 2 or more"},
+    {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "the input's rank"},
+    {"id": "zero-size-kernel", "kernel": (0, 3, 4, 2), "match": "every kernel_size positive"},
     {"id": "bias-shape", "kwargs": {"bias": jnp.ones((4,))}, "match": r"bias.shape=\(4,\)"},
 ]
 

@@ -27,9 +27,12 @@ Keras's public API, so it runs only on the Keras versions it was tested with
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import threading
 from collections.abc import Iterator
+
+import jax
 
 from keras_cnn_ref import kernels
 from keras_cnn_ref.layers._backend import import_keras_on_jax, kernel_plan, minor_version
@@ -50,6 +53,8 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     plan = kernel_plan(kernel)  # before the variable, if it is one, becomes its value
     inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
     data_format = _data_format(data_format)
+    if inputs.ndim < 2 or kernel.ndim != inputs.ndim:  # `kernels.conv` says what is wrong
+        return kernels.conv(inputs, kernel, data_format=data_format)
     channels = inputs.shape[-1 if data_format == "channels_last" else 1]
     if channels % kernel.shape[-2]:
         raise ValueError(
@@ -61,11 +66,21 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """A depthwise convolution is a grouped one with a group per input channel."""
-    kernel = keras.ops.convert_to_tensor(kernel)
+    """A depthwise convolution is a grouped one with a group per input channel.
+
+    As built-in Keras's: the input and the kernel must share a dtype, and
+    an input smaller than the kernel gives an empty output.
+    """
+    inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
+    if inputs.dtype != kernel.dtype:
+        raise TypeError("A depthwise convolution's input and kernel must have the same dtype. Received: "
+                        f"inputs.dtype={inputs.dtype}, kernel.dtype={kernel.dtype}")
     *window, channels, multiplier = kernel.shape
     grouped = kernel.reshape(*window, 1, channels * multiplier)  # (*K, 1, C*M): filter c*M + m reads channel c
-    return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
+    try:
+        return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
+    except kernels.NoOutputPositions as error:
+        return keras.ops.zeros(error.shape, kernel.dtype)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
@@ -80,8 +95,48 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
                                 padding=padding, data_format=_data_format(data_format))
 
 
-# Keras's `separable_conv` calls the module's `depthwise_conv` and `conv`, so it follows them.
-ROUTED = {"conv": conv, "depthwise_conv": depthwise_conv, "max_pool": max_pool, "average_pool": average_pool}
+def _raising_as_built_in(name: str, ours):
+    """`ours`, whose errors are also of the type built-in Keras raises for the same call.
+
+    Code catches exception types: under the plugin, `except TypeError` (or
+    `AttributeError`, ...) must still catch what it caught from built-in
+    Keras. So when one of ours is not an instance of built-in's, it is
+    raised again as an instance of both types, with our message. Built-in's
+    type is found by tracing the original function abstractly on the same
+    arguments (`jax.eval_shape`): nothing runs, and only when ours failed.
+    """
+    @functools.wraps(ours)
+    def routed(*args, **kwargs):
+        try:
+            return ours(*args, **kwargs)
+        except Exception as error:
+            theirs = _built_in_error(_originals[name], args, kwargs)
+            if theirs is None or isinstance(error, theirs):
+                raise
+            raise _both(type(error), theirs)(*error.args) from None
+
+    return routed
+
+
+def _built_in_error(original, args, kwargs) -> type[Exception] | None:
+    """The type of what `original(*args, **kwargs)` raises while traced, or None if it does not."""
+    try:
+        jax.eval_shape(lambda: original(*args, **kwargs))
+    except Exception as error:
+        return type(error)
+    return None
+
+
+@functools.cache
+def _both(ours: type[Exception], theirs: type[Exception]) -> type[Exception]:
+    """An exception type that is both `ours` and `theirs`, named as `theirs`."""
+    return type(theirs.__name__, (ours, theirs), {"__module__": __name__})
+
+
+# What `enable()` puts in Keras's JAX backend. Keras's `separable_conv` calls the module's
+# `depthwise_conv` and `conv`, so it follows them.
+ROUTED = {name: _raising_as_built_in(name, function) for name, function in
+          {"conv": conv, "depthwise_conv": depthwise_conv, "max_pool": max_pool, "average_pool": average_pool}.items()}
 
 _lock = threading.RLock()
 _depth = 0  # enable() calls not yet matched by disable()

@@ -28,7 +28,7 @@ def test_contexts_nest_and_an_unmatched_disable_is_an_error():
     with plugin.enabled():
         with plugin.enabled():
             assert plugin.is_enabled()
-        assert plugin.is_enabled() and nn.conv is plugin.conv  # the outer block still holds
+        assert plugin.is_enabled() and nn.conv is plugin.ROUTED["conv"]  # the outer block still holds
     assert not plugin.is_enabled()
     with pytest.raises(RuntimeError, match="more often than enable"):
         plugin.disable()
@@ -40,7 +40,7 @@ def test_threads_entering_and_leaving_at_once_never_see_the_ops_restored_inside_
     def worker():
         for _ in range(300):
             with plugin.enabled():
-                if nn.max_pool is not plugin.max_pool:
+                if nn.max_pool is not plugin.ROUTED["max_pool"]:
                     failures.append("restored while enabled")
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -48,14 +48,14 @@ def test_threads_entering_and_leaving_at_once_never_see_the_ops_restored_inside_
         thread.start()
     for thread in threads:
         thread.join()
-    assert not failures and not plugin.is_enabled() and nn.max_pool is not plugin.max_pool
+    assert not failures and not plugin.is_enabled() and nn.max_pool is not plugin.ROUTED["max_pool"]
 
 
 def test_an_unsupported_keras_version_fails_loudly_and_changes_nothing(monkeypatch):
     monkeypatch.setattr(plugin.keras, "__version__", "3.16.0")
     with pytest.raises(RuntimeError, match=r"supports Keras 3\.12\.x, 3\.13\.x, 3\.14\.x, 3\.15\.x only.*'3\.16\.0'"):
         plugin.enable()
-    assert not plugin.is_enabled() and nn.conv is not plugin.conv
+    assert not plugin.is_enabled() and nn.conv is not plugin.ROUTED["conv"]
 
 
 def test_a_changed_backend_signature_fails_loudly(monkeypatch):
@@ -113,3 +113,57 @@ def test_a_model_loaded_from_a_keras_file_runs_on_the_plugin(tmp_path, rng):
     with plugin.enabled(), xla_window_ops_refuse():
         ours = np.asarray(loaded(x))
     assert compare(ours, np.asarray(model(x)), 1e-6).ok
+
+
+def _f32(*shape):
+    return np.ones(shape, "float32")
+
+
+# Bad calls of the routed ops: under the plugin each raises an exception that built-in's handlers catch.
+BAD_CALLS = [
+    ("max-pool-size-0", keras.ops.max_pool, (_f32(1, 4, 1), 0, 1), {}),
+    ("max-pool-negative-stride", keras.ops.max_pool, (_f32(1, 4, 1), 2, -1), {}),
+    ("max-pool-float-size", keras.ops.max_pool, (_f32(1, 4, 1), 2.0, 1), {}),
+    ("max-pool-size-for-another-rank", keras.ops.max_pool, (_f32(1, 4, 1), (2, 2), 1), {}),
+    ("max-pool-rank-1", keras.ops.max_pool, (np.ones(4), 2, 2), {}),
+    ("max-pool-none-input", keras.ops.max_pool, (None, 2, 2), {}),
+    ("max-pool-unknown-padding", keras.ops.max_pool, (_f32(1, 4, 1), 2, 1, "full"), {}),
+    ("average-pool-string-size", keras.ops.average_pool, (_f32(1, 4, 1), "2", 1), {}),
+    ("average-pool-bool", keras.ops.average_pool, (np.ones((1, 4, 4, 1), bool), 2, 2), {}),
+    ("conv-stride-0", keras.ops.conv, (_f32(1, 4, 1), _f32(2, 1, 1)), {"strides": 0}),
+    ("conv-dilation-0", keras.ops.conv, (_f32(1, 4, 1), _f32(2, 1, 1)), {"dilation_rate": 0}),
+    ("conv-string-strides", keras.ops.conv, (_f32(1, 4, 1), _f32(2, 1, 1)), {"strides": "1"}),
+    ("conv-strides-for-another-rank", keras.ops.conv, (_f32(1, 4, 1), _f32(2, 1, 1)), {"strides": (1, 1)}),
+    ("conv-string-input", keras.ops.conv, ("abc", _f32(2, 1, 1)), {}),
+    ("conv-rank-1", keras.ops.conv, (np.ones(4), np.ones(2)), {}),
+    ("conv-kernel-rank", keras.ops.conv, (_f32(1, 4, 1), _f32(2, 2, 1, 1)), {}),
+    ("conv-zero-size-kernel", keras.ops.conv, (_f32(1, 4, 4, 1), _f32(0, 3, 1, 1)), {}),
+    ("conv-channels", keras.ops.conv, (_f32(1, 4, 1), _f32(2, 3, 1)), {}),
+    ("conv-no-output", keras.ops.conv, (_f32(1, 2, 2, 1), _f32(3, 3, 1, 1)), {}),
+    ("depthwise-dtypes", keras.ops.depthwise_conv, (_f32(1, 4, 4, 1), np.ones((2, 2, 1, 1), "bfloat16")), {}),
+    ("depthwise-channels", keras.ops.depthwise_conv, (_f32(1, 4, 2), _f32(2, 3, 1)), {}),
+    ("separable-dtypes", keras.ops.separable_conv, (_f32(1, 4, 4, 1), np.ones((2, 2, 1, 1), "bfloat16"),
+                                                    np.ones((1, 1, 1, 2), "bfloat16")), {}),
+]
+
+
+@pytest.mark.parametrize("name, op, args, kwargs", BAD_CALLS, ids=[call[0] for call in BAD_CALLS])
+def test_bad_calls_raise_what_built_in_handlers_catch_with_our_message(name, op, args, kwargs):
+    with pytest.raises(Exception) as builtin:
+        op(*args, **kwargs)
+    with plugin.enabled(), pytest.raises(builtin.type) as ours:
+        op(*args, **kwargs)
+    assert str(ours.value) and "\n" not in str(ours.value)  # one line
+
+
+@pytest.mark.parametrize("op, args", [
+    (keras.ops.depthwise_conv, (_f32(1, 2, 2, 1), _f32(3, 3, 1, 2))),
+    (keras.ops.separable_conv, (_f32(1, 2, 2, 1), _f32(3, 3, 1, 1), _f32(1, 1, 1, 4))),
+    (keras.ops.max_pool, (_f32(1, 2, 2, 1), 3, 3)),
+    (keras.ops.average_pool, (_f32(1, 2, 2, 1), 3, 3)),
+])
+def test_no_output_position_gives_an_empty_output_as_built_in(op, args):
+    builtin = op(*args)
+    with plugin.enabled():
+        ours = op(*args)
+    assert ours.shape == builtin.shape and ours.dtype == builtin.dtype and 0 in ours.shape

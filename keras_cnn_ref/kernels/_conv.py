@@ -20,6 +20,7 @@ from ._geometry import (
     ConvGeometry,
     Pads,
     dilated_extent,
+    is_static,
     channel_axis,
     normalize_data_format,
     normalize_padding,
@@ -100,15 +101,29 @@ def conv(
     extents = list(map(dilated_extent, kernel.shape[:rank], dilation))
     pads = tuple(map(window_pads, spatial, extents, strides, (padding,) * rank))
     out_spatial = tuple(map(output_size, spatial, extents, strides, pads))
-    if 0 in out_spatial and x.size:
-        raise ValueError(
+    if is_static(out_spatial) and 0 in out_spatial and x.size != 0:
+        filters = kernel.shape[-1]
+        raise NoOutputPositions(
             "Computed output size would be zero or negative: the convolution has no output "
             "positions, since the (padded) input is smaller than the dilated kernel. Received: "
             f"x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}, "
-            f"strides={strides}, padding={padding!r}, dilation_rate={dilation}"
-        )
+            f"strides={strides}, padding={padding!r}, dilation_rate={dilation}",
+            shape=(x.shape[0], *out_spatial, filters) if data_format == "channels_last"
+            else (x.shape[0], filters, *out_spatial))
     geometry = ConvGeometry(tuple(kernel.shape[:rank]), strides, dilation, groups, out_spatial)
     return _conv(x, kernel, bias, pads, geometry, data_format, plan)
+
+
+class NoOutputPositions(ValueError):
+    """A convolution whose input, padded, is smaller than its dilated kernel: `keras.ops.conv` raises it.
+
+    Keras's depthwise and separable convolutions return an empty output of
+    `shape` instead, which the plugin does.
+    """
+
+    def __init__(self, message: str, shape: tuple[int, ...]):
+        super().__init__(message)
+        self.shape = shape
 
 
 def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, groups: int, data_format: str) -> None:

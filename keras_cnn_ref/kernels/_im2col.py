@@ -176,14 +176,14 @@ class Im2col:
         """Where tile `t`'s slab starts: its first image, and its first output row's first input row."""
         image, row_tile = t // self.row_tiles * self.images, t % self.row_tiles
         rows = (row_tile * self.rows * self.geometry.strides[0],)[:self.rank]
-        return (image, *rows, *(0,) * (len(self.slab_shape) - 1 - len(rows)))
+        return _indices(image, *rows, *(0,) * (len(self.slab_shape) - 1 - len(rows)))
 
     def _columns(self, slab: jax.Array, k) -> tuple[jax.Array, tuple]:
         """Block `k`'s columns from a tile's slab, `(b, *O, G, B*C/G)`, and where the block's span starts."""
         start = (0,) * slab.ndim
         if self.blocks.count > 1:
             starts = jnp.asarray(self.blocks.starts)
-            start = (0, *lax.dynamic_index_in_dim(starts, k, keepdims=False), 0)
+            start = _indices(0, *lax.dynamic_index_in_dim(starts, k, keepdims=False), 0)
             span_shape = tuple((n - 1) * s + e for n, s, e in zip(self.tile_out[1:], self.geometry.strides,
                                                                  self.blocks.extent))
             slab = lax.dynamic_slice(slab, start, (slab.shape[0], *span_shape, slab.shape[-1]))
@@ -228,5 +228,11 @@ def _add_at(target: jax.Array, update: jax.Array, start: Sequence) -> jax.Array:
     """`target` with `update` added at `start` (static or traced); the whole of it when the shapes agree."""
     if update.shape == target.shape:
         return target + update
-    added = lax.dynamic_slice(target, tuple(start), update.shape, allow_negative_indices=False) + update
-    return lax.dynamic_update_slice(target, added, tuple(start), allow_negative_indices=False)
+    start = _indices(*start)
+    added = lax.dynamic_slice(target, start, update.shape, allow_negative_indices=False) + update
+    return lax.dynamic_update_slice(target, added, start, allow_negative_indices=False)
+
+
+def _indices(*parts) -> tuple[jax.Array, ...]:
+    """Slice indices of one dtype, int32, which `lax.dynamic_slice` needs (loop counters are int64 under x64)."""
+    return tuple(jnp.asarray(part, jnp.int32) for part in parts)

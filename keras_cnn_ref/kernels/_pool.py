@@ -93,7 +93,7 @@ def window_taps(
     pass over `x` of its own (`_tap`).
 
     When the window spans one axis only, its windows do not overlap (stride
-    >= window) and no other axis is strided, that axis is split into
+    >= window) and no other axis is strided or padded, that axis is split into
     `(outputs, stride)` blocks and each tap is one index along the block: the
     backward pass then puts gradients back with a plain pad of that small
     axis, not an interior pad of a long one. On sequences of 16-bit floats
@@ -106,8 +106,9 @@ def window_taps(
     """
     fill = jnp.asarray(fill, x.dtype)
     spanned = [axis for axis, size in enumerate(window) if size > 1]
-    others_strided = any(stride > 1 for axis, stride in enumerate(strides) if axis not in spanned)
-    if len(spanned) != 1 or strides[spanned[0]] < window[spanned[0]] or others_strided:
+    others = [axis for axis in range(x.ndim) if axis not in spanned]
+    others_strided_or_padded = any(strides[axis] > 1 or pads[axis] != (0, 0) for axis in others)
+    if len(spanned) != 1 or strides[spanned[0]] < window[spanned[0]] or others_strided_or_padded:
         return [_tap(x, fill, offset, strides, pads, out_shape) for offset in window_offsets(window, (1,) * x.ndim)]
     axis = spanned[0]
     (before, _), outputs, stride = pads[axis], out_shape[axis], strides[axis]

@@ -5,7 +5,8 @@ Each example is one call of `keras.ops.conv`, `depthwise_conv`,
 a dtype (floats of 16, 32 and 64 bits, integers, booleans), NaN or Inf
 planted in the input or not, and eager or jitted. It runs with the plugin
 and without; both must fail alike (the plugin's exception an instance of
-built-in's type) or agree:
+built-in's type) or agree, in their values and in the gradients of a seeded
+random cotangent:
 
 - max pooling, and every integer and boolean result, bit for bit (an
   integer average is a float, and built-in's jitted division is not always
@@ -38,13 +39,13 @@ FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None
 
 
 @st.composite
-def calls(draw, dtypes=DTYPES, x64=False) -> dict:
+def calls(draw, ops=OPS, dtypes=DTYPES, specials=(None, "nan", "inf"), x64=False) -> dict:
     """One call: the op, its arguments' shapes and settings, and a seed for their values.
 
     Windows reach 5 taps an axis: 125 in 3-D, past the taps the kernels
     unroll (`MAX_UNROLLED_TAPS`, `Tactics.max_unrolled_taps`).
     """
-    op, rank = draw(st.sampled_from(OPS)), draw(st.integers(1, 3))
+    op, rank = draw(st.sampled_from(ops)), draw(st.integers(1, 3))
     small = st.integers(1, 3)
     call = {"op": op, "dtype": draw(st.sampled_from(dtypes)), "x64": x64, "batch": draw(st.integers(1, 2)),
             "spatial": draw(st.lists(st.integers(1, 8), min_size=rank, max_size=rank)),
@@ -52,7 +53,7 @@ def calls(draw, dtypes=DTYPES, x64=False) -> dict:
             "strides": draw(st.lists(small, min_size=rank, max_size=rank)),
             "padding": draw(st.sampled_from(["valid", "same"])),
             "data_format": draw(st.sampled_from(["channels_last", "channels_first"])),
-            "special": draw(st.sampled_from([None, "nan", "inf"])), "jit": draw(st.booleans()),
+            "special": draw(st.sampled_from(specials)), "jit": draw(st.booleans()),
             "seed": draw(st.integers(0, 2**16))}
     if op.endswith("conv"):
         call.update(channels=draw(small), filters=draw(small),
@@ -99,29 +100,38 @@ def _operands(call: dict) -> tuple:
     return (x, depthwise, pointwise), lambda a, k, p: op(a, k, p, **settings_)
 
 
-def _group_by_group(call: dict, arrays, jit: bool):
-    """Built-in's grouped (depthwise, separable) convolution as one convolution a group, side by side (or None).
+def _group_by_group(call: dict):
+    """Built-in's grouped (depthwise, separable) convolution as one convolution a group, side by side.
 
     XLA's float64 grouped convolution on CPU spreads a NaN from one group to
     every other (0 * NaN); each group alone does not. So where NaN or Inf
     are planted, built-in is taken a group at a time.
     """
-    x, kernel, *pointwise = arrays
     axis = 1 if call["data_format"] == "channels_first" else -1
-    if call["op"] != "conv":  # a depthwise (*K, C, M) kernel: channel c alone, its M filters
-        groups, kernel = x.shape[axis], kernel.reshape(*kernel.shape[:-2], 1, -1)
-    else:
-        groups = x.shape[axis] // kernel.shape[-2]
     settings_ = {key: call[key] for key in ("padding", "data_format")}
     settings_.update(strides=tuple(call["strides"]), dilation_rate=tuple(call["dilation"]))
-    pieces = [_outcome(lambda a, k: keras.ops.conv(a, k, **settings_), (part, kernel_part), jit)[0]
-              for part, kernel_part in zip(np.split(x, groups, axis), np.split(kernel, groups, -1))]
-    if any(isinstance(piece, Exception) for piece in pieces):
-        return None
-    out = np.concatenate(pieces, axis).astype(x.dtype)
-    if pointwise:  # separable: the depthwise output, then the pointwise convolution
-        return _outcome(lambda a, k: keras.ops.conv(a, k, data_format=call["data_format"]), (out, *pointwise), jit)[0]
-    return out
+
+    def function(x, kernel, *pointwise):
+        if call["op"] != "conv":  # a depthwise (*K, C, M) kernel: channel c alone, its M filters
+            groups, kernel = x.shape[axis], kernel.reshape(*kernel.shape[:-2], 1, -1)
+        else:
+            groups = x.shape[axis] // kernel.shape[-2]
+        out = jax.numpy.concatenate([keras.ops.conv(part, kernel_part, **settings_) for part, kernel_part in zip(
+            jax.numpy.split(x, groups, axis), jax.numpy.split(kernel, groups, -1))], axis)
+        return keras.ops.conv(out, *pointwise, data_format=call["data_format"]) if pointwise else out
+
+    return function
+
+
+def _gradients(function, arrays, jit: bool, seed: int):
+    """The output under `jax.vjp`, then the gradients of a seeded random cotangent, as NumPy arrays."""
+    def output_and_gradients(*a):
+        out, vjp = jax.vjp(function, *a)
+        cotangent = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+        return out, *vjp(cotangent)
+
+    results = (jax.jit(output_and_gradients) if jit else output_and_gradients)(*arrays)
+    return [np.asarray(result.astype("float32") if result.dtype == "bfloat16" else result) for result in results]
 
 
 def _outcome(function, arrays, jit: bool):
@@ -158,27 +168,44 @@ def _agree(call: dict) -> str:
         return f"{call['op']}: both raise"
     assert not isinstance(ours, Exception), f"built-in accepted the call, the plugin raised {ours!r}"
     assert (ours.shape, our_dtype) == (builtin.shape, builtin_dtype)
-    dtype = call["dtype"]
-    if call["op"] == "max_pool" or not our_dtype.startswith(("float", "bfloat")):
-        np.testing.assert_array_equal(ours, builtin)
-    elif call["op"] == "average_pool" and dtype in ("float16", "bfloat16"):
-        exact, _ = _outcome(function, [a.astype("float32") for a in arrays], call["jit"])
+    dtype, exact = call["dtype"], call["op"] == "max_pool" or not our_dtype.startswith(("float", "bfloat"))
+    grouped = call["op"] in ("depthwise_conv", "separable_conv") or call.get("groups", 1) > 1
+    reference = _group_by_group(call) if grouped and call["special"] and ours.size else function
+    tolerance = 0.0 if exact else TOLERANCES.get(our_dtype, 1e-12)
+    if call["op"] == "average_pool" and dtype in ("float16", "bfloat16"):
+        exact_average, _ = _outcome(function, [a.astype("float32") for a in arrays], call["jit"])
         half_ulp = 2.0 ** -(jax.numpy.finfo(dtype).nmant + 1)
-        finite = np.isfinite(exact)
-        np.testing.assert_array_equal(np.isnan(ours), np.isnan(exact))
-        assert np.all(np.abs(ours[finite] - exact[finite]) <= half_ulp * np.abs(exact[finite]) * 1.001 + 1e-30)
+        finite = np.isfinite(exact_average)
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(exact_average))
+        assert np.all(np.abs(ours[finite] - exact_average[finite]) <= half_ulp * np.abs(exact_average[finite]) * 1.001)
     else:
-        grouped = call["op"] in ("depthwise_conv", "separable_conv") or call.get("groups", 1) > 1
-        if grouped and call["special"] and ours.size:
-            builtin = _group_by_group(call, arrays, call["jit"])
-        result = compare(ours, builtin, TOLERANCES.get(our_dtype, 1e-12), names=("plugin", "builtin"))
+        result = compare(ours, _outcome(reference, arrays, call["jit"])[0], tolerance, names=("plugin", "builtin"))
         assert result.ok, result.detail
+    if dtype.startswith(("float", "bfloat")) and ours.size:  # the output under `jax.vjp`, and the gradients
+        expected = _gradients(reference, arrays, call["jit"], call["seed"])
+        with plugin.enabled():
+            grads = _gradients(function, arrays, call["jit"], call["seed"])
+        for name, grad, expected_grad in zip(["output"] + [f"gradient {i}" for i in range(len(arrays))], grads,
+                                             expected, strict=True):
+            if name == "output" and call["op"] == "average_pool" and dtype in ("float16", "bfloat16"):
+                continue  # checked above, against the exact average
+            # A max pool's gradient is exact but where overlapping windows add up 16-bit floats: ours in float32.
+            slack = TOLERANCES[dtype] if name != "output" and dtype in ("float16", "bfloat16") else tolerance
+            result = compare(grad, expected_grad, max(tolerance, slack), names=("plugin", "builtin"))
+            assert result.ok, f"{name} under jax.vjp: {result.detail}"
     return f"{call['op']}: both compute"
 
 
 @FUZZ
 @given(calls())
 def test_the_plugin_agrees_with_built_in_keras(call):
+    _fuzz(call)
+
+
+@settings(FUZZ, max_examples=100)
+@given(calls(ops=("max_pool", "average_pool"), dtypes=("float32", "bfloat16"), specials=("nan", "inf")))
+def test_pooling_agrees_with_built_in_keras_on_nan_and_inf(call):
+    """Windows of up to 125 taps, folded in a loop, where a NaN must win the maximum and yet be passed by the pick."""
     _fuzz(call)
 
 

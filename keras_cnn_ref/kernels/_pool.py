@@ -290,15 +290,16 @@ def _max_and_pick(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...
     padded = _pad(x, lowest(x.dtype), pads)
     out_shape = tuple(map(output_size, x.shape, window, strides, pads))
 
-    def step(carry, tap, t):
-        best, pick = carry
-        keep = best >= tap
-        return jnp.where(keep, best, tap), jnp.where(keep, pick, t)
+    def step(carry, tap, t):  # the maximum, which a NaN wins, and the pick, which moves past one
+        maximum, picked, pick = carry
+        keep = picked >= tap
+        return lax.max(maximum, tap), jnp.where(keep, picked, tap), jnp.where(keep, pick, t)
 
     def init(first):
-        return first, jnp.zeros(first.shape, jnp.int32)
+        return first, first, jnp.zeros(first.shape, jnp.int32)
 
-    return fold_taps(step, init, padded, TapBlocks(window, (1,) * x.ndim, max_taps), strides, out_shape)
+    maximum, _, pick = fold_taps(step, init, padded, TapBlocks(window, (1,) * x.ndim, max_taps), strides, out_shape)
+    return maximum, pick
 
 
 def _picked(tangent: jax.Array, pick: jax.Array, window: tuple[int, ...], strides: tuple[int, ...],

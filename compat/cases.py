@@ -281,7 +281,7 @@ ERROR_CASES = [
      "expect": "ValueError", "builtin_does": "TypeError"},  # from XLA, when called
     {"id": "pool-unknown-padding", "mentions": "padding='full'", "layer": "maxpool2d", "args": {"padding": "full"},
      "expect": "ValueError", "builtin_does": "accepts"},  # until called
-    {"id": "pool-larger-than-valid-input", "mentions": 'larger than the input', "layer": "maxpool2d", "args": {"pool_size": 9}, "input": (2, 8, 8, 3),
+    {"id": "pool-larger-than-valid-input", "mentions": 'zero or negative', "layer": "maxpool2d", "args": {"pool_size": 9}, "input": (2, 8, 8, 3),
      "expect": "ValueError", "builtin_does": "accepts"},  # returns an empty output
     {"id": "conv3d-causal-padding", "mentions": 'causal', "layer": "conv3d", "args": {"filters": 2, "kernel_size": 3, "padding": "causal"}},
     {"id": "conv1d-input-rank-4", "mentions": '(2, 8, 8, 3)', "layer": "conv1d", "args": {"filters": 2, "kernel_size": 3}, "input": (2, 8, 8, 3)},
@@ -292,7 +292,7 @@ ERROR_CASES = [
      "expect": "ValueError", "builtin_does": "TypeError"},
     {"id": "avgpool-unknown-padding", "mentions": "padding='full'", "layer": "avgpool3d", "args": {"pool_size": 2, "padding": "full"},
      "expect": "ValueError", "builtin_does": "accepts"},
-    {"id": "avgpool-larger-than-valid-input", "mentions": 'larger than the input', "layer": "avgpool1d", "args": {"pool_size": 9},
+    {"id": "avgpool-larger-than-valid-input", "mentions": 'zero or negative', "layer": "avgpool1d", "args": {"pool_size": 9},
      "input": (2, 8, 3), "expect": "ValueError", "builtin_does": "accepts"},
     {"id": "maxpool3d-strides-0", "mentions": 'strides', "layer": "maxpool3d", "args": {"pool_size": 2, "strides": 0},
      "input": (1, 4, 4, 4, 2), "expect": "ValueError", "builtin_does": "TypeError"},

@@ -103,7 +103,7 @@ def _train(args: argparse.Namespace) -> int:
     from keras_cnn_ref.training import SIDES, TrainConfig, train_side_by_side
 
     sides = tuple(SIDES) if args.sides == "both" else tuple(dict.fromkeys(args.sides.split(",")))
-    if unknown := [side for side in sides if side not in SIDES]:
+    if any(side not in SIDES for side in sides):
         raise UsageError(f"--sides takes {', '.join(SIDES)} or both, comma-separated. Received: {args.sides!r}")
     _check_paths(args, folders=("out",))
     train_side_by_side(TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,

@@ -2,8 +2,8 @@
 
 Swapping layer classes is one way in (`keras_cnn_ref.layers`). The plugin is
 the other: while it is enabled, Keras's JAX backend computes `keras.ops.conv`,
-`depthwise_conv`, `separable_conv`, `max_pool` and `average_pool`, in 1-D, 2-D
-and 3-D, with `keras_cnn_ref.kernels`. Every layer built on those ops follows
+`depthwise_conv`, `separable_conv`, `max_pool` and `average_pool`, in any
+number of spatial dimensions, with `keras_cnn_ref.kernels`. Every layer built on those ops follows
 (`keras.layers.Conv2D`, `AveragePooling3D`, ... and so keras.applications
 models, functional models and models loaded from `.keras` files), without
 editing a line.
@@ -30,6 +30,7 @@ import contextlib
 import functools
 import inspect
 import threading
+import warnings
 from collections.abc import Iterator
 
 import jax
@@ -119,11 +120,16 @@ def _raising_as_built_in(name: str, ours):
 
 
 def _built_in_error(original, args, kwargs) -> type[Exception] | None:
-    """The type of what `original(*args, **kwargs)` raises while traced, or None if it does not."""
-    try:
-        jax.eval_shape(lambda: original(*args, **kwargs))
-    except Exception as error:
-        return type(error)
+    """The type of what `original(*args, **kwargs)` raises while traced, or None if it does not.
+
+    Its warnings (a division by a zero stride, say) are ours to ignore: ours has failed already.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            jax.eval_shape(lambda: original(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - the type is the answer
+            return type(error)
     return None
 
 

@@ -97,6 +97,8 @@ def conv(
     if not isinstance(plan, Plan):
         raise TypeError(f"`plan` must be a keras_cnn_ref.kernels.Plan. Received: plan={plan!r}")
     plan.check()
+    if rank == 0:  # no spatial axis: a product, taken as a convolution over one axis of one cell
+        return conv(x[:, None], kernel[None], bias=bias, groups=groups, plan=plan)[:, 0]
     spatial = [x.shape[axis] for axis in spatial_axes(x.ndim, data_format)]
     extents = list(map(dilated_extent, kernel.shape[:rank], dilation))
     pads = tuple(map(window_pads, spatial, extents, strides, (padding,) * rank))

@@ -58,7 +58,7 @@ class Im2col:
         self.blocks = TapBlocks(geometry.window, geometry.dilation, tactics.max_unrolled_taps)
         batch, *spatial, channels = padded_shape
         out, strides = geometry.out_spatial, geometry.strides
-        self.images, self.row_tiles, self.rows = 1, 1, out[0] if out else 1
+        self.images, self.row_tiles, self.rows = 1, 1, out[0]
         if is_static(padded_shape) and is_static(out):
             row_bytes = math.prod(out[1:]) * self.blocks.size * channels * itemsize  # one output row's columns
             rows = max(1, min(self.rows, tactics.chunk_bytes // row_bytes))
@@ -69,11 +69,11 @@ class Im2col:
                 self.images = max(b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes
                                   <= max(tactics.chunk_bytes, image_bytes))
         self.tiles = batch // self.images * self.row_tiles
-        self.tile_out = (self.images, self.rows, *out[1:])[:self.rank + 1]  # (b, rows, *O[1:])
+        self.tile_out = (self.images, self.rows, *out[1:])  # (b, rows, *O[1:])
         # The padded input's rows (first spatial axis) that whole tiles read, and one tile's slab of it.
-        self.extent = (self.row_tiles * self.rows - 1) * strides[0] + self.blocks.window_extent[0] if out else 0
-        self.slab_shape = (self.images, *((self.rows - 1) * strides[0] + self.blocks.window_extent[0],
-                                          *spatial[1:])[:self.rank], channels)
+        self.extent = (self.row_tiles * self.rows - 1) * strides[0] + self.blocks.window_extent[0]
+        self.slab_shape = (self.images, (self.rows - 1) * strides[0] + self.blocks.window_extent[0], *spatial[1:],
+                           channels)
         # XLA's CPU backend copies a product's first operand transposed when
         # its contracted axis (for the kernel gradient, the positions) is not
         # its minor one. With one group, the output gradient goes first: it is
@@ -87,7 +87,7 @@ class Im2col:
         weights, dtype = self._weights(kernel), sum_dtype(padded)
         group_axis, column_axis = self.rank + 1, self.rank + 2
 
-        def tile_out(slab):
+        def tile_sums(slab):
             def add_block(k, sums):
                 columns, _ = self._columns(slab, k)
                 return _plus(sums, lax.dot_general(columns, lax.dynamic_index_in_dim(weights, k, keepdims=False),
@@ -102,15 +102,14 @@ class Im2col:
 
         padded = self._extend(padded)
         if self.tiles == 1:
-            return tile_out(padded)
+            return tile_sums(padded)
         if self.row_tiles == 1:  # whole images: the batch's own chunks, scanned
-            outs = lax.map(tile_out, padded.reshape(self.tiles, self.images, *padded.shape[1:]))  # (N/b, b, *O, F)
-        else:
-            outs = lax.map(lambda t: tile_out(lax.dynamic_slice(padded, self._slab_start(t), self.slab_shape)),
-                           jnp.arange(self.tiles))  # (tiles, 1, rows, *O[1:], F)
-        out = outs.reshape(-1, *outs.shape[2:]) if self.row_tiles == 1 else outs.reshape(-1, self.row_tiles * self.rows,
-                                                                                          *outs.shape[3:])
-        return lax.slice_in_dim(out, 0, self.geometry.out_spatial[0], axis=1) if self.row_tiles > 1 else out
+            outs = lax.map(tile_sums, padded.reshape(self.tiles, self.images, *padded.shape[1:]))  # (N/b, b, *O, F)
+            return outs.reshape(-1, *outs.shape[2:])  # (N, *O, F)
+        outs = lax.map(lambda t: tile_sums(lax.dynamic_slice(padded, self._slab_start(t), self.slab_shape)),
+                       jnp.arange(self.tiles))  # (N * bands, 1, rows, *O[1:], F)
+        out = outs.reshape(-1, self.row_tiles * self.rows, *outs.shape[3:])  # (N, bands * rows, *O[1:], F)
+        return lax.slice_in_dim(out, 0, self.geometry.out_spatial[0], axis=1)  # (N, *O, F)
 
     def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
         """The input's gradient (padded) and the kernel's, from the output's."""
@@ -175,8 +174,7 @@ class Im2col:
     def _slab_start(self, t: jax.Array) -> tuple:
         """Where tile `t`'s slab starts: its first image, and its first output row's first input row."""
         image, row_tile = t // self.row_tiles * self.images, t % self.row_tiles
-        rows = (row_tile * self.rows * self.geometry.strides[0],)[:self.rank]
-        return _indices(image, *rows, *(0,) * (len(self.slab_shape) - 1 - len(rows)))
+        return _indices(image, row_tile * self.rows * self.geometry.strides[0], *(0,) * (len(self.slab_shape) - 2))
 
     def _columns(self, slab: jax.Array, k) -> tuple[jax.Array, tuple]:
         """Block `k`'s columns from a tile's slab, `(b, *O, G, B*C/G)`, and where the block's span starts."""

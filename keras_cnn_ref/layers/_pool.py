@@ -32,14 +32,19 @@ class KernelPooling:
         self.padding = normalize_padding(self.padding)
 
     def compute_output_shape(self, input_shape):
-        check_output_positions(input_shape, self.pool_size, self.strides, self.padding, self.data_format,
-                               f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}")
+        self._check_output_positions(input_shape)
         return super().compute_output_shape(input_shape)
 
     def call(self, inputs):
+        self._check_output_positions(inputs.shape)  # `keras.ops` gives an empty output; a layer says why
         pool = kernels.max_pool if self.pool_mode == "max" else kernels.average_pool
         return pool(inputs, pool_size=self.pool_size, strides=self.strides, padding=self.padding,
                     data_format=self.data_format)
+
+
+    def _check_output_positions(self, input_shape):
+        check_output_positions(input_shape, self.pool_size, self.strides, self.padding, self.data_format,
+                               f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}")
 
 
 def _doc(rank: int, mode: str, name: str, example: str) -> str:

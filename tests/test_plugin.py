@@ -2,6 +2,7 @@
 
 import threading
 
+import jax
 import keras
 import numpy as np
 import pytest
@@ -168,3 +169,18 @@ def test_no_output_position_gives_an_empty_output_as_built_in(op, args):
     with plugin.enabled():
         ours = op(*args)
     assert ours.shape == builtin.shape and ours.dtype == builtin.dtype and 0 in ours.shape
+
+
+@pytest.mark.parametrize("op", [
+    lambda v: keras.ops.conv(v, np.ones((3, 3, 3, 2), "float32"), padding="same"),
+    lambda v: keras.ops.max_pool(v, 2, 2),
+    lambda v: keras.ops.average_pool(v, 3, 2, "same"),
+    lambda v: keras.ops.depthwise_conv(v, np.ones((3, 3, 3, 1), "float32")),
+], ids=["conv", "max-pool", "average-pool-same", "depthwise"])
+def test_routed_ops_export_with_symbolic_batch_height_and_width_as_built_in(op, rng):
+    """What `jax.export` (and so serving a model with a symbolic batch) needs; these raised before."""
+    shape = jax.ShapeDtypeStruct((*jax.export.symbolic_shape("b, h, w"), 3), "float32")
+    x = rng.standard_normal((2, 9, 10, 3)).astype("float32")
+    with plugin.enabled(), xla_window_ops_refuse():
+        exported = jax.export.export(jax.jit(lambda v: op(v)))(shape)
+    assert compare(np.asarray(exported.call(x)), np.asarray(op(x)), 1e-6).ok

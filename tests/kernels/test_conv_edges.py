@@ -34,6 +34,14 @@ def test_integer_and_boolean_convolutions_are_xla_exactly_wrapping_around(dtype,
     np.testing.assert_array_equal(ours, _xla(x, kernel, "SAME"))
 
 
+def test_complex_convolutions_are_xla_s(rng):
+    x, kernel = (jnp.asarray(rng.standard_normal(shape) + 1j * rng.standard_normal(shape), jnp.complex64)
+                 for shape in ((2, 7, 7, 2), (3, 3, 2, 3)))
+    ours = conv(x, kernel, padding="same")
+    assert ours.dtype == jnp.complex64
+    np.testing.assert_allclose(ours, _xla(x, kernel, "SAME"), rtol=1e-5, atol=1e-5)
+
+
 def test_large_int32_products_are_exact():
     x, kernel = jnp.array([[[32769], [32769]]], jnp.int32), jnp.array([[[32768]], [[1]]], jnp.int32)
     assert int(conv(x, kernel)[0, 0, 0]) == 32769 * 32768 + 32769  # float32 would give 1074791424

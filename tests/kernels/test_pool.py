@@ -215,7 +215,7 @@ def test_a_window_far_beyond_the_input_gives_xla_values_and_gradients(shape, poo
     assert compare(*grads, 1e-6).ok
 
 
-@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "bool", "bfloat16"])
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "bool", "bfloat16", "complex64"])
 def test_max_pool_keeps_every_dtype_as_xla(dtype, rng):
     info = np.iinfo(dtype) if dtype.startswith(("int", "uint")) else None
     values = rng.integers(info.min, info.max, (2, 7, 6, 3), endpoint=True) if info else rng.standard_normal((2, 7, 6, 3))

@@ -86,6 +86,7 @@ def test_traced_primitives_finds_a_window_op_nested_in_scan_jit_and_cond():
 
 
 DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
+                   "keras_cnn_ref.kernels._taps",
                    "keras_cnn_ref.kernels._plan", "keras_cnn_ref.kernels._banded", "keras_cnn_ref._devices",
                    "keras_cnn_ref.layers._conv", "keras_cnn_ref.layers._pool", "keras_cnn_ref.models",
                    "keras_cnn_ref.compat.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness",

@@ -1,33 +1,37 @@
-"""The convolution core: a padded channels-last batch (1-3 spatial axes), one hand-written VJP.
+"""The convolution core: a padded channels-last batch (any number of spatial axes), one hand-written VJP.
 
 `correlate` sums, over the kernel's taps, each tap's strided window of the
 already padded input times that tap's weights. The windows are laid side by
-side ("im2col"), so that one `dot_general` contracts taps and channels
-together. The backward pass is written out rather than left to autodiff: the
-kernel gradient is the columns contracted with the output gradient, and the
-input gradient is the output gradient times the weights, added back where
-each tap's window was read. Columns are built a few images at a time, so the
-copy stays a few MiB whatever the batch.
+side ("im2col", `_im2col.py`), so that one `dot_general` contracts taps and
+channels together. The backward pass is written out rather than left to
+autodiff: the kernel gradient is the columns contracted with the output
+gradient, and the input gradient is the output gradient times the weights,
+added back where each tap's window was read. Columns are built a tile at a
+time (a few images, or a band of one image's rows) and a block of taps at a
+time, so the copy stays a few MiB whatever the sizes.
 
 Where the tactics allow (a CPU's do), small images with few channels run
 as banded rows instead (`_banded.py`).
 The band's zeros meet the data in two products, the forward pass's and the
-input gradient's; each falls back to a loop over the taps (`_TapLoop`, the
-correlation's definition) when its operand holds an Inf or NaN.
+input gradient's; each falls back to a loop over the taps (`_TapLoop`,
+the correlation's definition) when its operand holds an Inf or NaN.
 docs/performance.md records what else was measured and why these won.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from ._banded import BandedRows, uses_band
-from ._geometry import ConvGeometry, Pads, dilated_extent
-from ._im2col import Im2col
+from ._geometry import ConvGeometry, Pads, dilated_extent, window_offsets
+from ._im2col import Im2col, sum_dtype
 from ._plan import Plan, Tactics, on_each_platform
 from ._taps import sure_outputs
 
@@ -58,7 +62,7 @@ def _forward(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, *, pads: P
     else:
         # A small image's sums leave the branch in memory anyway; the bias joins them
         # after it, which keeps it out of both branches and their compile time.
-        band, taps = BandedRows(*shapes), _tap_by_tap(shapes, tactics)
+        band, taps = BandedRows(*shapes), _TapLoop(*shapes)
         out = finish(lax.cond(_all_finite(padded), band.forward, taps.forward, padded, operand_kernel))
     return out if work == geometry else lax.slice(out, (0,) * out.ndim, (out.shape[0], *geometry.out_spatial,
                                                                           out.shape[-1]))
@@ -88,8 +92,8 @@ def _backward(x: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, pads: Pad
         padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(padded, operand_kernel,
                                                                                              out_grad)
     else:
-        band, taps = BandedRows(*shapes), _tap_by_tap(shapes, tactics)
-        padded_grad = lax.cond(_all_finite(out_grad), band.input_grad, lambda *args: taps.backward(*args)[0], padded,
+        band, taps = BandedRows(*shapes), _TapLoop(*shapes)
+        padded_grad = lax.cond(_all_finite(out_grad), band.input_grad, taps.input_grad, padded,
                                operand_kernel, out_grad)
         kernel_grad = band.kernel_grad(padded, out_grad)
     unpadded = tuple(slice(before, before + size) for size, (before, _) in zip(x.shape, ((0, 0), *pads, (0, 0))))
@@ -104,17 +108,6 @@ def _sure(padded: jax.Array, geometry: ConvGeometry) -> tuple[jax.Array, ConvGeo
         return padded, geometry
     padded = lax.pad(padded, jnp.zeros((), padded.dtype), [(0, 0, 0), *((0, e, 0) for e in extra), (0, 0, 0)])
     return padded, geometry._replace(out_spatial=work)
-
-
-def _tap_by_tap(shapes, tactics: Tactics) -> Im2col:
-    """The band's fallback: the correlation's definition, one tap a step of a `fori_loop`, the whole batch at once.
-
-    No operand meets a zero it should not, so an Inf or NaN stays in its own
-    windows. It runs slower than the band, but only on non-finite data, and
-    its one loop body costs XLA a fraction of im2col's compile time, which
-    every band layer's `lax.cond` pays (docs/performance.md).
-    """
-    return Im2col(*shapes, 1, tactics._replace(chunk_bytes=2**62, max_unrolled_taps=1))
 
 
 correlate.defvjp(_correlate_forward, _correlate_backward)
@@ -161,3 +154,59 @@ def _broadcast_transpose(out_grad: jax.Array, bias: jax.Array) -> jax.Array:
 def _all_finite(x: jax.Array) -> jax.Array:
     """Whether banded rows may take `x`: one Inf or NaN would spread along its row (see `BandedRows`)."""
     return jnp.isfinite(x).all()
+
+
+class _TapLoop:
+    """The band's fallback, one group: the correlation's definition, a tap per step of a `fori_loop`.
+
+    The forward pass adds each tap's strided window times the tap's weights;
+    the input gradient adds the output gradient times them back where that
+    window was read. No operand meets a zero it should not, so an Inf or NaN
+    stays in its own windows. It runs slower than the band, but only on
+    non-finite data, and its one loop body costs XLA a fraction of im2col's
+    compile time, which every band layer's `lax.cond` pays (docs/performance.md).
+    """
+
+    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
+        self.geometry, self.taps = geometry, math.prod(geometry.window)
+        # Where each tap starts reading, batch and channels included: (T, rank + 2).
+        self.starts = np.array([(0, *offset, 0) for offset in window_offsets(geometry.window, geometry.dilation)],
+                               np.int32)
+        # What one tap's window spans of the padded input before its stride is taken.
+        extent = ((n - 1) * stride + 1 for n, stride in zip(geometry.out_spatial, geometry.strides))
+        self.window_shape = (padded_shape[0], *extent, padded_shape[-1])
+
+    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+        taps, dtype = kernel.reshape(self.taps, *kernel.shape[-2:]), sum_dtype(padded)  # (T, C, F)
+        strides = (1, *self.geometry.strides, 1)
+
+        def add_tap(t, sums):
+            span = lax.dynamic_slice(padded, self._start(t), self.window_shape, allow_negative_indices=False)
+            window = lax.slice(span, (0,) * span.ndim, span.shape, strides)  # (N, *O, C)
+            weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
+            return sums + lax.dot_general(window, weights, (((window.ndim - 1,), (0,)), ((), ())),
+                                          preferred_element_type=dtype)
+
+        sums = jnp.zeros((padded.shape[0], *self.geometry.out_spatial, kernel.shape[-1]), dtype)  # (N, *O, F)
+        return lax.fori_loop(0, self.taps, add_tap, sums)
+
+    def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
+        """`padded` gives only the shape and dtype."""
+        taps, dtype = kernel.reshape(self.taps, *kernel.shape[-2:]), sum_dtype(padded)  # (T, C, F)
+        spread_out = [(0, 0, 0), *((0, 0, stride - 1) for stride in self.geometry.strides), (0, 0, 0)]
+
+        def add_tap(t, grad):
+            weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
+            window_grad = lax.dot_general(out_grad, weights, (((out_grad.ndim - 1,), (1,)), ((), ())),
+                                          preferred_element_type=dtype)  # (N, *O, C)
+            window_grad = lax.pad(window_grad, jnp.zeros((), dtype), spread_out)  # (N, *window extent, C)
+            start = self._start(t)
+            added = lax.dynamic_slice(grad, start, self.window_shape, allow_negative_indices=False) + window_grad
+            return lax.dynamic_update_slice(grad, added, start, allow_negative_indices=False)
+
+        grad = lax.fori_loop(0, self.taps, add_tap, jnp.zeros(padded.shape, dtype))
+        return grad.astype(padded.dtype)
+
+    def _start(self, t: jax.Array) -> jax.Array:
+        """Where tap `t` starts reading: row `t` of `self.starts`."""
+        return lax.dynamic_index_in_dim(self.starts, t, keepdims=False)

@@ -21,12 +21,10 @@ from ._geometry import (
     output_size,
     spatial_axes,
     spatial_rank,
-    tap_window,
     trim_window,
-    window_offsets,
     window_pads,
 )
-from ._taps import TapBlocks, fold_taps
+from ._taps import TapBlocks, fold_taps, window_taps
 
 # Windows of more taps than this are folded a block of taps at a time, in a
 # loop (`_taps.py`): unrolled, a 4x4 max pool's forward and backward pass
@@ -75,67 +73,6 @@ def pool(
 
 def _pad(x: jax.Array, fill, pads: Pads) -> jax.Array:
     return lax.pad(x, jnp.asarray(fill, x.dtype), [(*p, 0) for p in pads])
-
-
-def window_taps(
-    x: jax.Array,
-    fill: jax.Array,
-    window: tuple[int, ...],
-    strides: tuple[int, ...],
-    pads: Pads,
-    out_shape: tuple[int, ...],
-) -> list[jax.Array]:
-    """Every window tap's view of `x` padded with `fill`, in row-major window order.
-
-    The padded input is never built: each tap slices the part of `x` it
-    reads and pads only its own output positions that fall in the padding,
-    so the padding fuses into the reduction's loop rather than costing a
-    pass over `x` of its own (`_tap`).
-
-    When the window spans one axis only, its windows do not overlap (stride
-    >= window) and no other axis is strided or padded, that axis is split into
-    `(outputs, stride)` blocks and each tap is one index along the block: the
-    backward pass then puts gradients back with a plain pad of that small
-    axis, not an interior pad of a long one. On sequences of 16-bit floats
-    that ran 3-5x faster on CPU with windows of 2 and 3, and 10% slower with 4
-    (docs/performance.md); on 2-D and 3-D windows the two forms tied or the
-    strided one won, so they keep it.
-
-    >>> [t.tolist() for t in window_taps(jnp.arange(5), 0, (2,), (2,), ((0, 1),), (3,))]
-    [[0, 2, 4], [1, 3, 0]]
-    """
-    fill = jnp.asarray(fill, x.dtype)
-    spanned = [axis for axis, size in enumerate(window) if size > 1]
-    others = [axis for axis in range(x.ndim) if axis not in spanned]
-    others_strided_or_padded = any(strides[axis] > 1 or pads[axis] != (0, 0) for axis in others)
-    if len(spanned) != 1 or strides[spanned[0]] < window[spanned[0]] or others_strided_or_padded:
-        return [_tap(x, fill, offset, strides, pads, out_shape) for offset in window_offsets(window, (1,) * x.ndim)]
-    axis = spanned[0]
-    (before, _), outputs, stride = pads[axis], out_shape[axis], strides[axis]
-    fitted = lax.pad(x, fill,  # padded, then cropped or extended to whole blocks, never read past a window
-                     [(before, outputs * stride - size - before, 0) if a == axis else (0, 0, 0)
-                      for a, size in enumerate(x.shape)])
-    blocked = fitted.reshape(*x.shape[:axis], outputs, stride, *x.shape[axis + 1:])  # (..., O, s, ...)
-    return [lax.index_in_dim(blocked, offset, axis + 1, keepdims=False) for offset in range(window[axis])]
-
-
-def _tap(x: jax.Array, fill: jax.Array, offset: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-         out_shape: tuple[int, ...]) -> jax.Array:
-    """What the tap at `offset` reads of `x` padded by `pads`: a strided slice of `x`, padded with `fill`.
-
-    Along each axis, output `o` reads `x[o * stride + offset - before]`; the
-    outputs whose index falls outside `x` get `fill`.
-    """
-    firsts, counts, edges = [], [], []
-    for k, stride, (before, _), outputs, size in zip(offset, strides, pads, out_shape, x.shape):
-        first = max(0, -(-(before - k) // stride))  # the first output that reads inside x
-        last = min(outputs - 1, (size - 1 + before - k) // stride)  # the last one
-        if last < first:  # this tap reads only padding
-            return jnp.full(out_shape, fill)
-        firsts.append(first * stride + k - before)
-        counts.append(last - first + 1)
-        edges.append((first, outputs - 1 - last, 0))
-    return lax.pad(tap_window(x, firsts, counts, strides), fill, edges)
 
 
 def pool_geometry(

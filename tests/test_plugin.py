@@ -11,6 +11,7 @@ from keras.src.backend.jax import nn
 from keras_cnn_ref import plugin
 from keras_cnn_ref.compat.compare import compare
 from keras_cnn_ref.compat.model_level import XlaRefused, xla_window_ops_refuse
+from keras_cnn_ref.layers._backend import minor_version
 
 
 def test_enable_routes_and_disable_restores_the_very_same_functions():
@@ -151,9 +152,14 @@ BAD_CALLS = [
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # built-in's own, on a zero stride
 @pytest.mark.parametrize("name, op, args, kwargs", BAD_CALLS, ids=[call[0] for call in BAD_CALLS])
 def test_bad_calls_raise_what_built_in_handlers_catch_with_our_message(name, op, args, kwargs):
-    with pytest.raises(Exception) as builtin:
+    try:
         op(*args, **kwargs)
-    with plugin.enabled(), pytest.raises(builtin.type) as ours:
+    except Exception as error:  # noqa: BLE001 - its type is what ours must be
+        builtin = type(error)
+    else:  # Keras 3.12 gives an empty output where later versions raise: ours raises, as the newest
+        assert name == "conv-no-output" and minor_version(keras.__version__) < (3, 13), name
+        builtin = ValueError
+    with plugin.enabled(), pytest.raises(builtin) as ours:
         op(*args, **kwargs)
     assert str(ours.value) and "\n" not in str(ours.value)  # one line
 
@@ -165,10 +171,15 @@ def test_bad_calls_raise_what_built_in_handlers_catch_with_our_message(name, op,
     (keras.ops.average_pool, (_f32(1, 2, 2, 1), 3, 3)),
 ])
 def test_no_output_position_gives_an_empty_output_as_built_in(op, args):
-    builtin = op(*args)
     with plugin.enabled():
         ours = op(*args)
-    assert ours.shape == builtin.shape and ours.dtype == builtin.dtype and 0 in ours.shape
+    assert 0 in ours.shape
+    try:
+        builtin = op(*args)
+    except ValueError:  # older Keras's separable convolution raises here; ours gives the newest's empty output
+        assert op is keras.ops.separable_conv and minor_version(keras.__version__) < (3, 15)
+    else:
+        assert ours.shape == builtin.shape and ours.dtype == builtin.dtype
 
 
 @pytest.mark.parametrize("op", [

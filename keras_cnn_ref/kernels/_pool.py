@@ -256,9 +256,7 @@ def _window_sums(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...]
 
 @_window_sums.defjvp
 def _window_sums_jvp(window, strides, pads, max_taps, primals, tangents):
-    """The sums are linear: the tangent's are its window sums. Unrolled, both are taken as `_padded_taps`."""
-    if not _unrolled(primals[0], window, max_taps):
-        return [_window_sums(x, window, strides, pads, max_taps) for x in (*primals, *tangents)]
+    """The sums are linear: the tangent's are its window sums, both taken as `_padded_taps` (see there)."""
     zero = jnp.zeros((), primals[0].dtype)
     return [functools.reduce(lax.add, _padded_taps(x, zero, window, strides, pads)) for x in (*primals, *tangents)]
 
@@ -305,7 +303,11 @@ def _jit_average_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int,
         quotient = jnp.dtype(jnp.float64 if x.dtype.itemsize == 8 else jnp.float32)
         sums = pool(x, 0, lax.add, window, strides, pads, max_unrolled_taps=max_taps)
         return sums.astype(quotient) / window_counts(x.shape, window, strides, pads, quotient)
-    # Sums of 16-bit floats are taken in float32 and rounded once.
+    # Sums of 16-bit floats are taken in float32 and rounded once. A window folded in a loop is
+    # left to autodiff: JAX 0.8 and 0.9 cannot transpose a loop inside a custom JVP rule.
     wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    sums = _window_sums(wide, window, strides, pads, max_taps)
+    if _unrolled(wide, window, max_taps):
+        sums = _window_sums(wide, window, strides, pads, max_taps)
+    else:
+        sums = pool(wide, jnp.zeros((), wide.dtype), lax.add, window, strides, pads, max_unrolled_taps=max_taps)
     return (sums / window_counts(x.shape, window, strides, pads, wide.dtype)).astype(x.dtype)

@@ -8,12 +8,9 @@ equal maxima and the gradient's tie rule is exercised).
 
 import itertools
 
-DTYPES = ("float32", "bfloat16", "float16")
+from keras_cnn_ref._registry import LAYERS  # the case tables' layer keys, with each layer's rank and kind
 
-# The case tables' layer names, and the Keras classes they stand for.
-LAYERS = {"conv1d": "Conv1D", "conv2d": "Conv2D", "conv3d": "Conv3D", "maxpool1d": "MaxPooling1D",
-          "maxpool2d": "MaxPooling2D", "maxpool3d": "MaxPooling3D", "avgpool1d": "AveragePooling1D",
-          "avgpool2d": "AveragePooling2D", "avgpool3d": "AveragePooling3D"}
+DTYPES = ("float32", "bfloat16", "float16")
 
 # Each (stride, dilation) pair Keras allows, on every spatial axis: strides > 1 excludes dilation > 1.
 STRIDES_AND_DILATIONS = ((1, 1), (2, 1), (3, 1), (1, 2))
@@ -158,7 +155,7 @@ INPUT_SHAPES = {1: (2, 9, 3), 2: DEFAULT_INPUT_SHAPE, 3: (2, 5, 6, 4, 3)}
 
 def _named(layer: str, cases: list[dict]) -> list[dict]:
     """Cases for `layer`, with its name in their ids (and its rank's default input shape)."""
-    shape = INPUT_SHAPES[int(layer[-2])]
+    shape = INPUT_SHAPES[LAYERS[layer].rank]
     return [{"input_shape": shape, **case, "layer": layer, "id": f"{layer}-{case['id']}"} for case in cases]
 
 

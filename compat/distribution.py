@@ -22,7 +22,7 @@ are passed by name, so they must be importable there.
 from __future__ import annotations
 
 from keras_cnn_ref._devices import run_on_devices
-from keras_cnn_ref.compat.compare import Comparison
+from keras_cnn_ref.compare import Comparison
 from keras_cnn_ref.compat.harness import Implementation
 from keras_cnn_ref.compat.suite import Section
 

@@ -14,7 +14,7 @@ import functools
 import jax
 import numpy as np
 
-from keras_cnn_ref.compat.compare import TOLERANCES, Comparison, agree, compare
+from keras_cnn_ref.compare import TOLERANCES, Comparison, agree, compare
 from keras_cnn_ref.compat.harness import BUILTIN, Implementation, compare_outputs_and_grads
 from keras_cnn_ref.compat.suite import Section
 from keras_cnn_ref.models import DOCUMENTED_LAYERS, TOTAL_PARAMS, documented_model, keras

@@ -1,7 +1,7 @@
 """Section "errors": bad arguments and inputs raise what built-in Keras raises."""
 
 from keras_cnn_ref.compat.cases import ERROR_CASES
-from keras_cnn_ref.compat.compare import Comparison, agree
+from keras_cnn_ref.compare import Comparison, agree
 from keras_cnn_ref.compat.harness import BUILTIN, Implementation, keras
 from keras_cnn_ref.compat.suite import Section, error_text
 from keras_cnn_ref.layers._backend import minor_version

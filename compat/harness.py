@@ -9,42 +9,48 @@ input. Shapes and dtypes must match exactly, values within the tolerance.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 import jax
 import numpy as np
 
-from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE, LAYERS
 from keras_cnn_ref import layers
-from keras_cnn_ref.compat.compare import TOLERANCES, Comparison, agree, compare
-from keras_cnn_ref.layers._backend import import_keras_on_jax
+from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS, available
+from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
+from keras_cnn_ref.compare import TOLERANCES, Comparison, agree, compare
+from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
+KNOWN = available(minor_version(keras.__version__))  # the layers this Keras has
 
 
-@dataclasses.dataclass(frozen=True)
 class Implementation:
-    """The layer classes under test (Keras's constructors); keras_cnn_ref's where none is given."""
+    """The layer classes under test (Keras's constructors), by registry key; keras_cnn_ref's where none is given.
 
-    conv2d: type = layers.Conv2D
-    maxpool2d: type = layers.MaxPooling2D
-    conv1d: type = layers.Conv1D
-    conv3d: type = layers.Conv3D
-    maxpool1d: type = layers.MaxPooling1D
-    maxpool3d: type = layers.MaxPooling3D
-    avgpool1d: type = layers.AveragePooling1D
-    avgpool2d: type = layers.AveragePooling2D
-    avgpool3d: type = layers.AveragePooling3D
+    The keys are `keras_cnn_ref._registry.LAYERS`'s that this Keras has:
+    `Implementation(conv2d=MyConv2D)`, or `Implementation(MyConv2D, MyMaxPooling2D)`.
+    """
 
-    def layer(self, name: str) -> type:
-        return getattr(self, name)
+    def __init__(self, conv2d: type | None = None, maxpool2d: type | None = None, **classes: type):
+        given = {"conv2d": conv2d, "maxpool2d": maxpool2d, **classes}
+        if unknown := sorted(set(given) - set(KNOWN)):
+            raise ValueError(f"Unknown layer keys {unknown}; the keys are {sorted(KNOWN)}.")
+        self.classes = {key: given.get(key) or getattr(layers, entry.class_name) for key, entry in KNOWN.items()}
+
+    def layer(self, key: str) -> type:
+        return self.classes[key]
+
+    def __getattr__(self, key: str) -> type:  # impl.conv2d, as impl.layer("conv2d")
+        classes = self.__dict__.get("classes", {})
+        if key not in classes:
+            raise AttributeError(f"{type(self).__name__} has no layer {key!r}")
+        return classes[key]
 
     def describe(self) -> dict[str, str]:
-        return {name: f"{cls.__module__}:{cls.__qualname__}" for name, cls in vars(self).items()}
+        return {key: f"{cls.__module__}:{cls.__qualname__}" for key, cls in self.classes.items()}
 
 
-BUILTIN = Implementation(**{name: getattr(keras.layers, class_name) for name, class_name in LAYERS.items()})
+BUILTIN = Implementation(**{key: getattr(keras.layers, entry.class_name) for key, entry in KNOWN.items()})
 
 
 def load_class(spec: str) -> type:
@@ -197,6 +203,14 @@ def check_case(ours_cls, ref_cls, case: dict) -> dict[str, Comparison]:
     return check_layer(ours_cls, ref_cls, case["config"], case_input(case), case_tolerance(case))
 
 
+def output_channels(key: str, config: dict, channels: int) -> int:
+    """The channels a layer's output has, from its kind (`_registry.LAYERS`), config and input channels."""
+    kind = LAYERS[key].kind
+    if kind == "depthwise":
+        return channels * config.get("depth_multiplier", 1)
+    return config["filters"] if kind in CONVOLUTIONS else channels
+
+
 def run_layer_case(case: dict, impl: Implementation) -> dict[str, Comparison]:
     """One layer-grid or edge case: numerics, and the symbolic output shape with None dims."""
     ours_cls, builtin_cls = impl.layer(case["layer"]), BUILTIN.layer(case["layer"])
@@ -204,7 +218,7 @@ def run_layer_case(case: dict, impl: Implementation) -> dict[str, Comparison]:
     shape = case.get("input_shape", DEFAULT_INPUT_SHAPE)
     channels_first = case["config"].get("data_format") == "channels_first"
     channels = shape[1] if channels_first else shape[-1]
-    out_channels = case["config"]["filters"] if case["layer"].startswith("conv") else channels
+    out_channels = output_channels(case["layer"], case["config"], channels)
     unknown = (None,) * (len(shape) - 2)
     symbolic = (channels, *unknown) if channels_first else (*unknown, channels)
     # With None batch and spatial dimensions, only the channels are known.

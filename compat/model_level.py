@@ -17,10 +17,11 @@ import contextlib
 
 import jax
 import jax.extend
+from jax._src.lax import convolution, windowed_reductions  # the primitives; jax.lax exports no handle
 
 from keras_cnn_ref import plugin
 from keras_cnn_ref.compat.cases import MODEL_CASES, STACKS
-from keras_cnn_ref.compat.compare import Comparison, agree, compare
+from keras_cnn_ref.compare import Comparison, agree, compare
 from keras_cnn_ref.compat.harness import (Implementation, case_input, keras, outputs_and_grads,
                                           traced_outputs_and_grads)
 from keras_cnn_ref.compat.suite import Section
@@ -31,23 +32,37 @@ XLA_WINDOW_PRIMITIVES = {"conv_general_dilated", "reduce_window", "reduce_window
 
 
 class XlaRefused(RuntimeError):
-    """Raised by XLA's convolution and reduce_window while `xla_window_ops_refuse` is on."""
+    """Raised by XLA's window ops while `xla_window_ops_refuse` is on."""
+
+
+# The primitives behind `lax.conv_general_dilated`, `lax.conv_transpose` (a dilated convolution too),
+# `lax.reduce_window` and the gradients of window reductions.
+REFUSED_PRIMITIVES = (convolution.conv_general_dilated_p, windowed_reductions.reduce_window_p,
+                      windowed_reductions.reduce_window_sum_p, windowed_reductions.reduce_window_max_p,
+                      windowed_reductions.reduce_window_min_p, windowed_reductions.select_and_scatter_p,
+                      windowed_reductions.select_and_scatter_add_p, windowed_reductions.select_and_gather_add_p)
 
 
 @contextlib.contextmanager
 def xla_window_ops_refuse():
-    """Makes `jax.lax.conv_general_dilated` and `jax.lax.reduce_window`, which built-in Keras calls, raise."""
-    def refuse(*args, **kwargs):
-        raise XlaRefused("XLA's convolution or reduce_window was called")
+    """Makes XLA's window ops raise `XlaRefused` when traced, however they are reached.
 
-    originals = {name: getattr(jax.lax, name) for name in ("conv_general_dilated", "reduce_window")}
+    Each primitive in `REFUSED_PRIMITIVES` refuses to be bound: a call of
+    `jax.lax.conv_transpose` or `jnp.convolve` is stopped as surely as
+    Keras's own `lax.reduce_window`.
+    """
+    def refuse(primitive):
+        def bind(*args, **kwargs):
+            raise XlaRefused(f"XLA's {primitive.name} was traced while refused")
+        return bind
+
     try:
-        for name in originals:
-            setattr(jax.lax, name, refuse)
+        for primitive in REFUSED_PRIMITIVES:
+            primitive.bind = refuse(primitive)
         yield
     finally:
-        for name, original in originals.items():
-            setattr(jax.lax, name, original)
+        for primitive in REFUSED_PRIMITIVES:
+            primitive.__dict__.pop("bind", None)
 
 
 def traced_primitives(jaxpr) -> set[str]:

@@ -7,7 +7,7 @@ import json
 import math
 import xml.etree.ElementTree as ElementTree
 
-from keras_cnn_ref.compat.compare import Comparison
+from keras_cnn_ref.compare import Comparison
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _figure(value: float) -> str:
 def format_table(results: list[Result]) -> str:
     """A fixed-width table, one block per section.
 
-    >>> from keras_cnn_ref.compat.compare import agree
+    >>> from keras_cnn_ref.compare import agree
     >>> print(format_table([Result("model", "conv2d", "params", agree(tested=40, builtin=40))]))
     == model
     case    compared  status  max abs  max rel  tolerance  detail

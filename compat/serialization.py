@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 
 from keras_cnn_ref.compat.cases import SERIALIZATION_CASES
-from keras_cnn_ref.compat.compare import Comparison, compare
+from keras_cnn_ref.compare import Comparison, compare
 from keras_cnn_ref.compat.harness import BUILTIN, Implementation, randomize_weights
 from keras_cnn_ref.compat.suite import Section, error_text
 from keras_cnn_ref.models import documented_model

@@ -7,7 +7,7 @@ import fnmatch
 import re
 from collections.abc import Callable
 
-from keras_cnn_ref.compat.compare import Comparison
+from keras_cnn_ref.compare import Comparison
 from keras_cnn_ref.compat.harness import Implementation, keras
 from keras_cnn_ref.compat.report import Result, results_from
 

@@ -10,7 +10,7 @@ import pytest
 
 from keras_cnn_ref import Conv2D, Conv3D, MaxPooling2D, kernels
 from keras_cnn_ref.cli import main
-from keras_cnn_ref.compat.cases import LAYERS
+from keras_cnn_ref._registry import LAYERS
 from keras_cnn_ref.compat.defects import PLANTED
 from keras_cnn_ref.compat.harness import Implementation, load_class
 from keras_cnn_ref.compat.suite import run_suite, sections, select
@@ -20,7 +20,8 @@ FAST = "edge_semantics/*"
 
 @pytest.mark.parametrize("defect", PLANTED)
 def test_each_planted_defect_exits_non_zero_and_names_its_case(defect, tmp_path, capsys):
-    flag = "--" + next(name for name, class_name in LAYERS.items() if defect.endswith(class_name))
+    flag = "--" + max((key for key, entry in LAYERS.items() if defect.endswith(entry.class_name)),
+                      key=lambda key: len(LAYERS[key].class_name))  # SeparableConv2D, not Conv2D
     status = main(["check", flag, f"keras_cnn_ref.compat.defects:{defect}", "--select", f"{FAST},{PLANTED[defect]}",
                    "--json", str(tmp_path / "report.json")])
     summary = json.loads((tmp_path / "report.json").read_text())["summary"]

@@ -11,7 +11,8 @@ or leave the model alone and route Keras's own ops (`keras_cnn_ref.plugin`):
 >>> plugin.disable()
 
 Either way the math is explicit `jax.lax` window kernels (`keras_cnn_ref.kernels`),
-in 1, 2 and 3 dimensions.
+in 1, 2 and 3 dimensions: convolutions plain, transposed, depthwise and
+separable, and max, average and adaptive pooling (`_registry.LAYERS`).
 
 Importing this package does not import Keras: `keras_cnn_ref.kernels` runs
 without it, whatever Keras's backend. The layers load when first used, or
@@ -28,25 +29,17 @@ import sys
 from typing import TYPE_CHECKING
 
 from keras_cnn_ref._registration import register_with_keras
+from keras_cnn_ref._registry import LAYERS
 
 if "keras" not in sys.modules:  # Keras reads KERAS_BACKEND once, when it is first imported
     os.environ.setdefault("KERAS_BACKEND", "jax")
 register_with_keras()
 
 # The layer classes, loaded from keras_cnn_ref.layers (and so with Keras) when first asked for.
-LAYER_NAMES = ("Conv1D", "Conv2D", "Conv3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
-               "AveragePooling1D", "AveragePooling2D", "AveragePooling3D")
+LAYER_NAMES = tuple(entry.class_name for entry in LAYERS.values())
 
 if TYPE_CHECKING:
-    from keras_cnn_ref.layers import AveragePooling1D as AveragePooling1D
-    from keras_cnn_ref.layers import AveragePooling2D as AveragePooling2D
-    from keras_cnn_ref.layers import AveragePooling3D as AveragePooling3D
-    from keras_cnn_ref.layers import Conv1D as Conv1D
-    from keras_cnn_ref.layers import Conv2D as Conv2D
-    from keras_cnn_ref.layers import Conv3D as Conv3D
-    from keras_cnn_ref.layers import MaxPooling1D as MaxPooling1D
-    from keras_cnn_ref.layers import MaxPooling2D as MaxPooling2D
-    from keras_cnn_ref.layers import MaxPooling3D as MaxPooling3D
+    from keras_cnn_ref.layers import *  # noqa: F403 - the names in LAYER_NAMES
 
 __version__ = "0.1.0"
 

@@ -16,8 +16,8 @@ import os
 import pathlib
 import sys
 
-from keras_cnn_ref.compat.cases import LAYERS
-from keras_cnn_ref.compat.compare import TOLERANCES
+from keras_cnn_ref._registry import LAYERS
+from keras_cnn_ref.compare import TOLERANCES
 
 
 def _progress_verbosity() -> int:
@@ -176,8 +176,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="run only the cases that compute in this dtype (default: all)")
     check.add_argument("--json", metavar="PATH", help="write every comparison and a summary as JSON")
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML for CI systems")
-    for name, class_name in LAYERS.items():
-        check.add_argument(f"--{name}", metavar="MODULE:CLASS", help=f"the {class_name} to check (default: ours)")
+    for key, entry in LAYERS.items():
+        check.add_argument(f"--{key}", metavar="MODULE:CLASS", help=f"the {entry.class_name} to check (default: ours)")
     check.add_argument("--list", action="store_true", help="list the selected cases and exit")
     check.set_defaults(run=_check)
     _add_train(commands)

@@ -2,11 +2,15 @@
 
 Swapping layer classes is one way in (`keras_cnn_ref.layers`). The plugin is
 the other: while it is enabled, Keras's JAX backend computes `keras.ops.conv`,
-`depthwise_conv`, `separable_conv`, `max_pool` and `average_pool`, in any
-number of spatial dimensions, with `keras_cnn_ref.kernels`. Every layer built on those ops follows
-(`keras.layers.Conv2D`, `AveragePooling3D`, ... and so keras.applications
-models, functional models and models loaded from `.keras` files), without
-editing a line.
+`depthwise_conv`, `separable_conv`, `conv_transpose`, `max_pool`,
+`average_pool`, `adaptive_max_pool` and `adaptive_average_pool` (the
+convolutions and pools in any number of spatial dimensions) with
+`keras_cnn_ref.kernels`: no Keras op is left on XLA's window ops. Every
+layer built on those ops follows (`keras.layers.Conv2D`, `Conv2DTranspose`,
+`AdaptiveAveragePooling3D`, ... and so keras.applications models,
+functional models and models loaded from `.keras` files), without editing a
+line. (Keras's `unfold` and `fold`, image patches, are not convolution
+layers and stay Keras's.)
 
 >>> from keras_cnn_ref import plugin
 >>> with plugin.enabled():
@@ -21,7 +25,6 @@ traced with. Compile the model again (`model.compile(...)`) to retrace it.
 The plugin replaces functions inside `keras.src.backend.jax.nn`, which is not
 Keras's public API, so it runs only on the Keras versions it was tested with
 (`SUPPORTED_KERAS`) and raises a RuntimeError on any other.
-`keras.ops.conv_transpose` stays Keras's own.
 """
 
 from __future__ import annotations
@@ -67,21 +70,30 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """A depthwise convolution is a grouped one with a group per input channel.
+    """`keras.src.backend.jax.nn.depthwise_conv` on `kernels.depthwise_conv`.
 
     As built-in Keras's: the input and the kernel must share a dtype, and
     an input smaller than the kernel gives an empty output.
     """
+    plan = kernel_plan(kernel)
     inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
     if inputs.dtype != kernel.dtype:
         raise TypeError("A depthwise convolution's input and kernel must have the same dtype. Received: "
                         f"inputs.dtype={inputs.dtype}, kernel.dtype={kernel.dtype}")
-    *window, channels, multiplier = kernel.shape
-    grouped = kernel.reshape(*window, 1, channels * multiplier)  # (*K, 1, C*M): filter c*M + m reads channel c
     try:
-        return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
+        return kernels.depthwise_conv(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
+                                      data_format=_data_format(data_format), plan=plan)
     except kernels.NoOutputPositions as error:
         return keras.ops.zeros(error.shape, kernel.dtype)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """`keras.src.backend.jax.nn.conv_transpose` on `kernels.conv_transpose`."""
+    plan = kernel_plan(kernel)
+    inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
+    return kernels.conv_transpose(inputs, kernel, strides=strides, padding=padding, output_padding=output_padding,
+                                  dilation_rate=dilation_rate, data_format=_data_format(data_format), plan=plan)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
@@ -94,6 +106,18 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     """`keras.src.backend.jax.nn.average_pool` on `kernels.average_pool`."""
     return kernels.average_pool(keras.ops.convert_to_tensor(inputs), pool_size=pool_size, strides=strides,
                                 padding=padding, data_format=_data_format(data_format))
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """`keras.src.backend.jax.nn.adaptive_max_pool` (Keras 3.13 on) on `kernels.adaptive_max_pool`."""
+    return kernels.adaptive_max_pool(keras.ops.convert_to_tensor(inputs), output_size,
+                                     data_format=_data_format(data_format))
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """`keras.src.backend.jax.nn.adaptive_average_pool` (Keras 3.13 on) on `kernels.adaptive_average_pool`."""
+    return kernels.adaptive_average_pool(keras.ops.convert_to_tensor(inputs), output_size,
+                                         data_format=_data_format(data_format))
 
 
 def _raising_as_built_in(name: str, ours):
@@ -139,10 +163,10 @@ def _both(ours: type[Exception], theirs: type[Exception]) -> type[Exception]:
     return type(theirs.__name__, (ours, theirs), {"__module__": __name__})
 
 
-# What `enable()` puts in Keras's JAX backend. Keras's `separable_conv` calls the module's
-# `depthwise_conv` and `conv`, so it follows them.
-ROUTED = {name: _raising_as_built_in(name, function) for name, function in
-          {"conv": conv, "depthwise_conv": depthwise_conv, "max_pool": max_pool, "average_pool": average_pool}.items()}
+# What `enable()` puts in Keras's JAX backend, where the backend has it (adaptive pooling came with
+# Keras 3.13). Keras's `separable_conv` calls the module's `depthwise_conv` and `conv`, so it follows them.
+ROUTED = {function.__name__: _raising_as_built_in(function.__name__, function) for function in (
+    conv, depthwise_conv, conv_transpose, max_pool, average_pool, adaptive_max_pool, adaptive_average_pool)}
 
 _lock = threading.RLock()
 _depth = 0  # enable() calls not yet matched by disable()
@@ -160,12 +184,17 @@ def _backend_nn():
         )
     from keras.src.backend.jax import nn
 
-    for name, replacement in ROUTED.items():
+    for name, replacement in _routed(nn).items():
         expected = list(inspect.signature(replacement).parameters)
         found = list(inspect.signature(getattr(nn, name)).parameters)
         if found != expected:
             raise RuntimeError(f"Keras's JAX backend changed: {name}{tuple(found)} is not {name}{tuple(expected)}.")
     return nn
+
+
+def _routed(nn) -> dict:
+    """The part of `ROUTED` that this Keras's JAX backend has."""
+    return {name: replacement for name, replacement in ROUTED.items() if hasattr(nn, name)}
 
 
 def enable() -> None:
@@ -178,8 +207,8 @@ def enable() -> None:
     with _lock:
         if _depth == 0:
             nn = _backend_nn()
-            _originals.update({name: getattr(nn, name) for name in ROUTED})
-            for name, replacement in ROUTED.items():
+            _originals.update({name: getattr(nn, name) for name in _routed(nn)})
+            for name, replacement in _routed(nn).items():
                 setattr(nn, name, replacement)
         _depth += 1
 

@@ -15,7 +15,7 @@ import time
 import jax
 import numpy as np
 
-from keras_cnn_ref.compat.compare import compare
+from keras_cnn_ref.compare import compare
 from keras_cnn_ref.datasets import load_mnist
 from keras_cnn_ref.layers import Conv2D, MaxPooling2D
 from keras_cnn_ref.models import documented_model, keras

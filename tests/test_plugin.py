@@ -9,7 +9,7 @@ import pytest
 from keras.src.backend.jax import nn
 
 from keras_cnn_ref import plugin
-from keras_cnn_ref.compat.compare import compare
+from keras_cnn_ref.compare import compare
 from keras_cnn_ref.compat.model_level import XlaRefused, xla_window_ops_refuse
 from keras_cnn_ref.layers._backend import minor_version
 
@@ -72,26 +72,70 @@ OPS = [
     ("conv-2d-grouped-channels-first", lambda x, k: keras.ops.conv(x, k, padding="same", data_format="channels_first",
                                                                  dilation_rate=2), (2, 4, 7, 8), (3, 3, 2, 6)),
     ("conv-3d", lambda x, k: keras.ops.conv(x, k, strides=(1, 2, 1)), (1, 5, 6, 4, 2), (2, 2, 2, 2, 3)),
-    ("depthwise-2d", lambda x, k: keras.ops.depthwise_conv(x, k, strides=2, padding="same"), (2, 7, 7, 3),
+    ("depthwise-conv-2d", lambda x, k: keras.ops.depthwise_conv(x, k, strides=2, padding="same"), (2, 7, 7, 3),
      (3, 3, 3, 2)),
     ("max-pool-3d", lambda x, k: keras.ops.max_pool(x, (2, 3, 2), 1, "same"), (1, 5, 6, 4, 2), None),
     ("average-pool-1d-same", lambda x, k: keras.ops.average_pool(x, 3, 2, "same"), (2, 9, 4), None),
     ("average-pool-2d-channels-first", lambda x, k: keras.ops.average_pool(x, 2, 2, "valid", "channels_first"),
      (2, 3, 8, 9), None),
+    ("separable-2d", lambda x, k: keras.ops.separable_conv(x, k, np.ones((1, 1, 6, 4), "float32") / 6, 2, "same"),
+     (2, 7, 7, 3), (3, 3, 3, 2)),
+    ("conv-transpose-1d", lambda x, k: keras.ops.conv_transpose(x, k, 2, "same"), (2, 9, 4), (3, 5, 4)),
+    ("conv-transpose-2d-output-padding-channels-first", lambda x, k: keras.ops.conv_transpose(
+        x, k, (2, 3), "valid", (1, 2), "channels_first"), (2, 3, 5, 4), (3, 2, 4, 3)),
+    ("conv-transpose-3d-dilated", lambda x, k: keras.ops.conv_transpose(x, k, 1, "same", dilation_rate=2),
+     (1, 4, 5, 3, 2), (2, 3, 2, 3, 2)),
 ]
+if hasattr(nn, "adaptive_max_pool"):  # Keras 3.13 on
+    OPS += [
+        ("adaptive-max-pool-2d", lambda x, k: keras.ops.adaptive_max_pool(x, (3, 4)), (2, 7, 9, 3), None),
+        ("adaptive-average-pool-1d-channels-first", lambda x, k: keras.ops.adaptive_average_pool(
+            x, 4, "channels_first"), (2, 3, 10), None),
+        ("adaptive-average-pool-3d", lambda x, k: keras.ops.adaptive_average_pool(x, 2), (1, 5, 4, 3, 2), None),
+    ]
+
+
+def test_every_op_the_plugin_routes_has_a_case_below():
+    routed = {name.replace("_", "-") for name in plugin._routed(nn)}
+    assert {"conv", "depthwise-conv", "conv-transpose", "max-pool", "average-pool"} <= routed
+    assert all(any(name.startswith(op) for name, *_ in OPS) for op in routed), routed
 
 
 @pytest.mark.parametrize("name, op, x_shape, kernel_shape", OPS, ids=[op[0] for op in OPS])
 def test_routed_ops_match_keras_own_while_xla_refuses(name, op, x_shape, kernel_shape, rng):
     x = rng.standard_normal(x_shape).astype("float32")
     kernel = rng.standard_normal(kernel_shape).astype("float32") if kernel_shape else None
-    builtin = np.asarray(op(x, kernel))
+    builtin, builtin_grads = np.asarray(op(x, kernel)), _grads(op, x, kernel)
     with xla_window_ops_refuse():
         with pytest.raises(XlaRefused):  # the refusal bites when the plugin is off
-            op(x, kernel)
+            _grads(op, x, kernel)
         with plugin.enabled():
-            ours = np.asarray(op(x, kernel))
+            ours, ours_grads = np.asarray(op(x, kernel)), _grads(op, x, kernel)
     assert compare(ours, builtin, 1e-6).ok
+    assert all(compare(a, b, 1e-6).ok for a, b in zip(ours_grads, builtin_grads))
+
+
+def _grads(op, x, kernel):
+    """The gradients of a random projection of `op`'s output, with respect to `x` and the kernel."""
+    operands = (x,) if kernel is None else (x, kernel)
+    out, vjp = jax.vjp(lambda *args: op(*args, *(None,) * (2 - len(args))), *operands)
+    cotangent = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+    return [np.asarray(grad) for grad in vjp(cotangent)]
+
+
+@pytest.mark.slow
+def test_keras_own_conv_and_pooling_tests_pass_on_the_plugin_while_xla_refuses():
+    """`tools/keras_own_tests.py`: Keras's layers/convolutional, layers/pooling and nn_test.py's conv and pool tests."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "keras_own_tests.py"
+    run = subprocess.run([sys.executable, str(tool), "-q"], capture_output=True, text=True)
+    summary = run.stdout.strip().splitlines()[-1]
+    assert run.returncode == 0, run.stdout[-3000:]
+    passed = int(summary.split(" passed")[0].split()[-1])
+    assert passed >= (500 if hasattr(nn, "adaptive_max_pool") else 400), summary
 
 
 @pytest.mark.parametrize("op", [keras.ops.max_pool, keras.ops.average_pool])

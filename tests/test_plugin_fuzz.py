@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from keras_cnn_ref import plugin
-from keras_cnn_ref.compat.compare import TOLERANCES, compare
+from keras_cnn_ref.compare import TOLERANCES, compare
 
 OPS = ("conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool")
 DTYPES = ("float32", "float16", "bfloat16", "int8", "int32", "uint8", "bool")

@@ -19,12 +19,14 @@ from packaging.requirements import Requirement
 import keras_cnn_ref
 from keras_cnn_ref import layers
 from keras_cnn_ref.compat.model_level import XLA_WINDOW_PRIMITIVES, traced_primitives
-from keras_cnn_ref.layers import Conv2D, MaxPooling2D
+from keras_cnn_ref._registry import LAYERS, available
+from keras_cnn_ref.layers._backend import minor_version
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "keras_cnn_ref"
-FORBIDDEN = re.compile(r"(conv_general_dilated|conv_general_dilated_patches|jnp\.convolve|jnp\.correlate)\b"
-                       r"|ops\.(conv|max_pool|average_pool|depthwise_conv)\(")
+FORBIDDEN = re.compile(r"(conv_general_dilated|conv_general_dilated_patches|jnp\.convolve|jnp\.correlate"
+                       r"|lax\.conv_transpose|lax\.conv_with|reduce_window\(|select_and_\w+)\b"
+                       r"|ops\.(conv|max_pool|average_pool|depthwise_conv|separable_conv|conv_transpose|adaptive_\w+)\(")
 
 
 def test_no_forbidden_op_is_named_in_the_package():
@@ -47,20 +49,42 @@ def test_kernel_modules_import_jax_numpy_and_each_other_only():
         assert relative_levels <= {1}, path  # siblings inside kernels/ only
 
 
-@pytest.mark.parametrize("layer, shape", [
-    (Conv2D(4, 3, padding="same", groups=2), (2, 9, 9, 4)),
-    (Conv2D(32, 6, dilation_rate=2, strides=1), (2, 16, 16, 8)),
-    (MaxPooling2D(3, 2, padding="same"), (2, 9, 9, 4)),
-    (layers.Conv1D(4, 3, padding="causal", dilation_rate=2), (2, 9, 4)),
-    (layers.Conv3D(4, 2, padding="same", groups=2), (2, 5, 4, 3, 4)),
-    (layers.MaxPooling1D(3, 2, padding="same"), (2, 9, 4)),
-    (layers.MaxPooling3D(2), (2, 4, 4, 4, 2)),
-    (layers.AveragePooling1D(3, 2, padding="same"), (2, 9, 4)),
-    (layers.AveragePooling2D(3, 2, padding="same"), (2, 9, 9, 4)),
-    (layers.AveragePooling3D(2, padding="same"), (2, 5, 4, 3, 2)),
-], ids=["conv-groups", "conv-dilated", "maxpool", "conv1d-causal", "conv3d", "maxpool1d", "maxpool3d", "avgpool1d",
-        "avgpool2d", "avgpool3d"])
-def test_xla_convolution_is_never_traced_forward_or_backward(layer, shape):
+# One layer of every kind and rank in the registry, with arguments that reach its less common paths.
+LAYER_EXAMPLES = {
+    "conv1d": ({"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 9, 4)),
+    "conv2d": ({"filters": 4, "kernel_size": 3, "padding": "same", "groups": 2}, (2, 9, 9, 4)),
+    "conv3d": ({"filters": 4, "kernel_size": 2, "padding": "same", "groups": 2}, (2, 5, 4, 3, 4)),
+    "conv1dtranspose": ({"filters": 3, "kernel_size": 3, "strides": 2, "output_padding": 1}, (2, 9, 4)),
+    "conv2dtranspose": ({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 5, 6, 4)),
+    "conv3dtranspose": ({"filters": 2, "kernel_size": 2, "dilation_rate": 2}, (1, 3, 4, 3, 2)),
+    "depthwiseconv1d": ({"kernel_size": 3, "depth_multiplier": 2, "strides": 2}, (2, 9, 4)),
+    "depthwiseconv2d": ({"kernel_size": 3, "depth_multiplier": 2, "padding": "same"}, (2, 9, 9, 4)),
+    "separableconv1d": ({"filters": 5, "kernel_size": 3, "depth_multiplier": 2}, (2, 9, 4)),
+    "separableconv2d": ({"filters": 5, "kernel_size": 3, "strides": 2}, (2, 9, 9, 4)),
+    "maxpool1d": ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 4)),
+    "maxpool2d": ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 9, 4)),
+    "maxpool3d": ({"pool_size": 2}, (2, 4, 4, 4, 2)),
+    "avgpool1d": ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 4)),
+    "avgpool2d": ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 9, 4)),
+    "avgpool3d": ({"pool_size": 2, "padding": "same"}, (2, 5, 4, 3, 2)),
+    "adaptivemaxpool1d": ({"output_size": 4}, (2, 9, 4)),
+    "adaptivemaxpool2d": ({"output_size": (4, 3)}, (2, 9, 7, 4)),
+    "adaptivemaxpool3d": ({"output_size": 2}, (2, 5, 4, 3, 2)),
+    "adaptiveavgpool1d": ({"output_size": 4}, (2, 9, 4)),
+    "adaptiveavgpool2d": ({"output_size": (4, 3)}, (2, 9, 7, 4)),
+    "adaptiveavgpool3d": ({"output_size": 2}, (2, 5, 4, 3, 2)),
+}
+KNOWN = available(minor_version(keras.__version__))
+
+
+def test_every_layer_in_the_registry_has_an_example():
+    assert set(LAYER_EXAMPLES) == set(LAYERS)
+
+
+@pytest.mark.parametrize("key", KNOWN)
+def test_xla_window_ops_are_never_traced_forward_or_backward(key):
+    config, shape = LAYER_EXAMPLES[key]
+    layer = getattr(layers, LAYERS[key].class_name)(**config)
     layer.build(shape)
     trainable = [v.value for v in layer.trainable_variables]
 
@@ -86,10 +110,13 @@ def test_traced_primitives_finds_a_window_op_nested_in_scan_jit_and_cond():
 
 
 DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
-                   "keras_cnn_ref.kernels._taps",
+                   "keras_cnn_ref.kernels._taps", "keras_cnn_ref.kernels._conv_transpose",
+                   "keras_cnn_ref.kernels._depthwise", "keras_cnn_ref.kernels._adaptive", "keras_cnn_ref._registry",
+                   "keras_cnn_ref.layers._conv_transpose", "keras_cnn_ref.layers._depthwise",
+                   *(["keras_cnn_ref.layers._adaptive"] if (3, 13) <= minor_version(keras.__version__) else []),
                    "keras_cnn_ref.kernels._plan", "keras_cnn_ref.kernels._banded", "keras_cnn_ref._devices",
                    "keras_cnn_ref.layers._conv", "keras_cnn_ref.layers._pool", "keras_cnn_ref.models",
-                   "keras_cnn_ref.compat.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness",
+                   "keras_cnn_ref.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness",
                    "keras_cnn_ref.compat.suite", "keras_cnn_ref.compat.errors", "keras_cnn_ref.benchmark.timing",
                    "keras_cnn_ref.layers._shapes", "keras_cnn_ref.layers._backend", "keras_cnn_ref.cli"]
 
@@ -100,6 +127,18 @@ def test_docstring_examples_run(module_name):
     globs = {"np": np, "jnp": jnp, "keras": keras, **vars(layers), **vars(module)}
     result = doctest.testmod(module, globs=globs, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_library_imports_its_conformance_suite_only_to_run_it():
+    """`compat/` checks the library; the library needs none of it, but for the `check` command that runs it."""
+    importers = [path.relative_to(ROOT).as_posix() for path in PACKAGE.rglob("*.py")
+                 if "keras_cnn_ref.compat" in path.read_text()]
+    assert importers == ["keras_cnn_ref/cli.py"]
+    cli = ast.parse((PACKAGE / "cli.py").read_text())
+    check = next(node for node in cli.body if isinstance(node, ast.FunctionDef) and node.name == "_check")
+    outside = [node for node in ast.walk(cli) if isinstance(node, ast.ImportFrom) and "compat" in (node.module or "")
+               and node not in list(ast.walk(check))]
+    assert not outside
 
 
 def _readme_command(name):

@@ -10,13 +10,14 @@ from keras_cnn_ref import layers
 from keras_cnn_ref.benchmark.cases import conv_flops
 from keras_cnn_ref.benchmark.report import STAGES
 from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
-from keras_cnn_ref.compat.cases import LAYERS
-from keras_cnn_ref.layers._backend import import_keras_on_jax
+from keras_cnn_ref._registry import available
+from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
 
-# Each case-table name: (ours, built-in).
-CLASSES = {name: (getattr(layers, class_name), getattr(keras.layers, class_name)) for name, class_name in LAYERS.items()}
+# Each registry key: (ours, built-in).
+CLASSES = {key: (getattr(layers, entry.class_name), getattr(keras.layers, entry.class_name))
+           for key, entry in available(minor_version(keras.__version__)).items()}
 
 
 def timed_steps(layer, x: jax.Array) -> dict:

@@ -5,8 +5,14 @@ here imports Keras; the layers in `keras_cnn_ref.layers` and the backend
 plugin in `keras_cnn_ref.plugin` are thin wrappers around these functions.
 """
 
+from ._adaptive import adaptive_average_pool as adaptive_average_pool
+from ._adaptive import adaptive_max_pool as adaptive_max_pool
+from ._adaptive import adaptive_pool as adaptive_pool
 from ._conv import NoOutputPositions as NoOutputPositions
 from ._conv import conv as conv
+from ._conv_transpose import conv_transpose as conv_transpose
+from ._depthwise import depthwise_conv as depthwise_conv
+from ._depthwise import separable_conv as separable_conv
 from ._pool import average_pool as average_pool
 from ._pool import max_pool as max_pool
 from ._pool import pool as pool

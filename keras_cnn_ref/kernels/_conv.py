@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
-from ._correlate import correlate
+from ._correlate import correlate, transposed_correlate
 from ._geometry import (
     ConvGeometry,
     Pads,
@@ -28,6 +28,7 @@ from ._geometry import (
     output_size,
     spatial_axes,
     spatial_rank,
+    transposed_size,
     window_pads,
 )
 from ._plan import Plan, per_shard
@@ -152,22 +153,33 @@ def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, gro
         )
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7))
 def _conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pads, geometry: ConvGeometry,
-          data_format: str, plan: Plan) -> jax.Array:
+          data_format: str, plan: Plan, transposed: bool = False) -> jax.Array:
+    """`correlate` (or, `transposed`, `transposed_correlate` and the bias after) in `data_format`, per shard."""
     if data_format == "channels_first":
         x = jnp.moveaxis(x, 1, -1)  # (N, *S, C)
     # Keras casts x to the kernel's dtype. The sums over taps, forward and
     # backward, are float32 (or wider) and round only once (`correlate`).
     dtype = kernel.dtype
     x, bias = x.astype(dtype), None if bias is None else bias.astype(dtype)
-    if x.size:
-        def shard(x, kernel, bias):  # one shard's convolution, its platform's tactics chosen inside
-            return correlate(x, kernel, bias, pads, geometry, plan)
+    filters = kernel.shape[-2 if transposed else -1]
+    if transposed:  # the kernel's last axis is the input's channels: the filters stay whole in each shard
+        plan = plan._replace(filter_axes=())
 
-        out = per_shard(shard, plan, x.shape[0], kernel.shape[-1], geometry.groups)(x, kernel, bias)  # (N, *O, F)
+    def shard(x, kernel, bias):  # one shard's convolution, its platform's tactics chosen inside
+        if not transposed:
+            return correlate(x, kernel, bias, pads, geometry, plan)
+        out = transposed_correlate(x, kernel, pads, geometry, plan)
+        return out if bias is None else out + bias
+
+    if x.size:
+        out = per_shard(shard, plan, x.shape[0], filters, geometry.groups)(x, kernel, bias)  # (N, *O, F)
     else:  # an empty batch: nothing to sum
-        out = jnp.zeros((x.shape[0], *geometry.out_spatial, kernel.shape[-1]), dtype)
+        out_spatial = geometry.out_spatial if not transposed else tuple(map(
+            transposed_size, x.shape[1:-1], map(dilated_extent, geometry.window, geometry.dilation),
+            geometry.strides, pads))
+        out = jnp.zeros((x.shape[0], *out_spatial, filters), dtype)
     if data_format == "channels_first":
         out = jnp.moveaxis(out, -1, 1)  # (N, F, *O)
     return out

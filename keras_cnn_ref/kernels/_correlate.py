@@ -80,7 +80,8 @@ def _correlate_backward(pads: Pads, geometry: ConvGeometry, plan: Plan, residual
 
 
 def _backward(x: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, pads: Pads, geometry: ConvGeometry,
-              tactics: Tactics) -> tuple[jax.Array, jax.Array]:
+              tactics: Tactics, wants: tuple[bool, bool] = (True, True)) -> tuple[jax.Array | None, jax.Array | None]:
+    """The input's and the kernel's gradients; None for each one not in `wants` (`Im2col.backward`)."""
     padded, operand_kernel = _operands(x, kernel, pads, tactics)
     padded, work = _sure(padded, geometry)
     out_grad = out_grad.astype(padded.dtype)  # the transpose of rounding to the kernel's dtype
@@ -89,15 +90,17 @@ def _backward(x: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, pads: Pad
             (0, 0, 0), *((0, w - n, 0) for w, n in zip(work.out_spatial, geometry.out_spatial)), (0, 0, 0)])
     shapes = (padded.shape, kernel.shape, work)
     if not uses_band(*shapes, tactics.band_max_weights):
-        padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(padded, operand_kernel,
-                                                                                             out_grad)
+        padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(
+            padded, operand_kernel, out_grad, wants=wants)
     else:
         band, taps = BandedRows(*shapes), _TapLoop(*shapes)
         padded_grad = lax.cond(_all_finite(out_grad), band.input_grad, taps.input_grad, padded,
-                               operand_kernel, out_grad)
-        kernel_grad = band.kernel_grad(padded, out_grad)
-    unpadded = tuple(slice(before, before + size) for size, (before, _) in zip(x.shape, ((0, 0), *pads, (0, 0))))
-    return padded_grad[unpadded].astype(x.dtype), kernel_grad.astype(kernel.dtype)
+                               operand_kernel, out_grad) if wants[0] else None
+        kernel_grad = band.kernel_grad(padded, out_grad) if wants[1] else None
+    if padded_grad is not None:
+        unpadded = tuple(slice(before, before + size) for size, (before, _) in zip(x.shape, ((0, 0), *pads, (0, 0))))
+        padded_grad = padded_grad[unpadded].astype(x.dtype)
+    return padded_grad, None if kernel_grad is None else kernel_grad.astype(kernel.dtype)
 
 
 def _sure(padded: jax.Array, geometry: ConvGeometry) -> tuple[jax.Array, ConvGeometry]:
@@ -111,6 +114,55 @@ def _sure(padded: jax.Array, geometry: ConvGeometry) -> tuple[jax.Array, ConvGeo
 
 
 correlate.defvjp(_correlate_forward, _correlate_backward)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def transposed_correlate(x: jax.Array, kernel: jax.Array, pads: Pads, geometry: ConvGeometry,
+                         plan: Plan) -> jax.Array:
+    """`(N, *I, C) x (*K, F, C) -> (N, *L, F)`: `correlate`'s transpose, `x` in the kernel's dtype.
+
+    Each position of `x` sends its values times every tap's weights (the
+    kernel read as `(*K, C/G=F, F=C)`) back where a correlation with
+    `geometry`, whose outputs are `x`'s positions, read that tap: the input
+    gradient of that correlation over its windows' span, `(I - 1) * stride
+    + dilated extent` long. The span is then padded by `pads` (a negative
+    pad crops). So the backward pass is that correlation's forward pass
+    (the input's gradient) and its kernel gradient.
+    """
+    return on_each_platform(functools.partial(_transpose, pads=pads, geometry=geometry), plan, x, kernel)
+
+
+def _transpose(x: jax.Array, kernel: jax.Array, *, pads: Pads, geometry: ConvGeometry, tactics: Tactics) -> jax.Array:
+    extents = map(dilated_extent, geometry.window, geometry.dilation)
+    span = (x.shape[0], *((n - 1) * s + e for n, s, e in zip(x.shape[1:-1], geometry.strides, extents)),
+            kernel.shape[-2])  # (N, *Q, F)
+    span_grad, _ = _backward(jnp.zeros(span, kernel.dtype), kernel, x, pads=_no_pads(geometry), geometry=geometry,
+                             tactics=tactics, wants=(True, False))
+    return lax.pad(span_grad, jnp.zeros((), span_grad.dtype), [(0, 0, 0), *((*pad, 0) for pad in pads), (0, 0, 0)])
+
+
+def _transposed_forward(x, kernel, pads, geometry, plan):
+    return transposed_correlate(x, kernel, pads, geometry, plan), (x, kernel)
+
+
+def _transposed_backward(pads: Pads, geometry: ConvGeometry, plan: Plan, residuals, out_grad: jax.Array):
+    x, kernel = residuals
+    span_grad = lax.pad(out_grad, jnp.zeros((), out_grad.dtype),
+                        [(0, 0, 0), *((-before, -after, 0) for before, after in pads), (0, 0, 0)])  # (N, *Q, F)
+    x_grad = correlate(span_grad, kernel, None, _no_pads(geometry), geometry, plan)
+
+    def kernel_grad(span_grad, kernel, x, tactics):
+        return _backward(span_grad, kernel, x, pads=_no_pads(geometry), geometry=geometry, tactics=tactics,
+                         wants=(False, True))[1]
+
+    return x_grad.astype(x.dtype), on_each_platform(kernel_grad, plan, span_grad, kernel, x)
+
+
+def _no_pads(geometry: ConvGeometry) -> Pads:
+    return ((0, 0),) * len(geometry.window)
+
+
+transposed_correlate.defvjp(_transposed_forward, _transposed_backward)
 
 
 def _operands(x: jax.Array, kernel: jax.Array, pads: Pads, tactics: Tactics) -> tuple[jax.Array, jax.Array]:

@@ -153,6 +153,36 @@ def output_size(size: int, window: int, stride: int, pads: tuple[int, int]) -> i
     return jax.core.max_dim((size + sum(pads) - window) // stride + 1, 0)
 
 
+def transpose_pads(extent: int, stride: int, padding: str, output_padding: int | None) -> tuple[int, int]:
+    """Keras's `conv_transpose` padding of one axis, as pads of its windows' span (a negative pad crops).
+
+    The span of a transposed convolution is `(size - 1) * stride + extent`
+    long: every position a window starting at an input position reads. Keras
+    (`compute_conv_transpose_padding_args_for_jax`) pads "valid" outputs by
+    `output_padding` after, or by `max(extent, stride) - extent` when it is
+    None. "same" outputs are `size * stride` long when it is None, and else
+    `(size - 1) * stride + extent % 2 + output_padding`; the crop before is
+    the larger half, at most `extent - 1`.
+
+    >>> transpose_pads(3, 2, "valid", None), transpose_pads(3, 2, "same", None), transpose_pads(4, 2, "same", 1)
+    ((0, 0), (0, -1), (-1, -2))
+    """
+    if padding == "valid":
+        return (0, max(extent, stride) - extent if output_padding is None else output_padding)
+    total = stride + extent - 2 if output_padding is None else extent + extent % 2 - 2 + output_padding
+    before = min(total // 2 + total % 2, extent - 1)
+    return (before - (extent - 1), total - before - (extent - 1))
+
+
+def transposed_size(size: int, extent: int, stride: int, pads: tuple[int, int]) -> int:
+    """The length of a transposed convolution's output along one axis: its span, padded.
+
+    >>> transposed_size(5, 3, 2, (-1, 0))  # "same": 5 * 2
+    10
+    """
+    return (size - 1) * stride + extent + sum(pads)
+
+
 def lowest(dtype: jnp.dtype) -> jax.Array:
     """The identity of `max`: -inf for floats (and complex), the smallest value for ints, False."""
     if jnp.issubdtype(dtype, jnp.inexact):

@@ -89,7 +89,7 @@ class Im2col:
 
         def tile_sums(slab):
             def add_block(k, sums):
-                columns, _ = self._columns(slab, k)
+                columns = self._columns(slab, k, self._span_start(k, slab.ndim))
                 return _plus(sums, lax.dot_general(columns, lax.dynamic_index_in_dim(weights, k, keepdims=False),
                                               (((column_axis,), (1,)), ((group_axis,), (0,))),
                                               preferred_element_type=dtype))  # (G, b, *O, F/G)
@@ -111,8 +111,15 @@ class Im2col:
         out = outs.reshape(-1, self.row_tiles * self.rows, *outs.shape[3:])  # (N, bands * rows, *O[1:], F)
         return lax.slice_in_dim(out, 0, self.geometry.out_spatial[0], axis=1)  # (N, *O, F)
 
-    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """The input's gradient (padded) and the kernel's, from the output's."""
+    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *,
+                 wants: tuple[bool, bool] = (True, True)) -> tuple[jax.Array | None, jax.Array | None]:
+        """The input's gradient (padded) and the kernel's, from the output's; None for each one not in `wants`.
+
+        A transposed convolution's forward pass wants the input gradient
+        alone, and its backward pass the kernel gradient alone (`padded` then
+        gives only the shape and dtype, or the columns only, respectively).
+        """
+        wants_input, wants_kernel = wants
         weights, dtype = self._weights(kernel), sum_dtype(padded)
         positions, group_axis = tuple(range(self.rank + 1)), self.rank + 1  # (b, *O) and G
         out_grad = self._extend(out_grad, self.row_tiles * self.rows)  # whole tiles of rows; the extra ones zero
@@ -122,21 +129,26 @@ class Im2col:
 
             def add_block(k, carry):
                 weights_grad, slab_grad = carry
-                columns, span_start = self._columns(slab, k)
-                operands = (grouped, columns) if self.gradient_first else (columns, grouped)
-                block_grad = lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))),
-                                             preferred_element_type=dtype)  # (G, F/G, B*C/G) or transposed
-                block = lax.dynamic_index_in_dim(weights, k, keepdims=False)  # (G, B*C/G, F/G)
-                columns_grad = lax.dot_general(grouped, block, (((group_axis + 1,), (2,)), ((group_axis,), (0,))),
-                                               preferred_element_type=dtype)  # (G, b, *O, B*C/G)
-                span_grad = self._overlap_add(columns_grad, slab.shape)
-                return _add_at(weights_grad, block_grad[None], (k, 0, 0, 0)), _add_at(slab_grad, span_grad, span_start)
+                span_start = self._span_start(k, slab.ndim)
+                if wants_kernel:
+                    columns = self._columns(slab, k, span_start)
+                    operands = (grouped, columns) if self.gradient_first else (columns, grouped)
+                    block_grad = lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))),
+                                                 preferred_element_type=dtype)  # (G, F/G, B*C/G) or transposed
+                    weights_grad = _add_at(weights_grad, block_grad[None], (k, 0, 0, 0))
+                if wants_input:
+                    block = lax.dynamic_index_in_dim(weights, k, keepdims=False)  # (G, B*C/G, F/G)
+                    columns_grad = lax.dot_general(grouped, block, (((group_axis + 1,), (2,)),
+                                                                    ((group_axis,), (0,))),
+                                                   preferred_element_type=dtype)  # (G, b, *O, B*C/G)
+                    slab_grad = _add_at(slab_grad, self._overlap_add(columns_grad, slab.shape), span_start)
+                return weights_grad, slab_grad
 
-            return self._each_block(add_block, (weights_grad, jnp.zeros(slab.shape, dtype)))
+            return self._each_block(add_block, (weights_grad, jnp.zeros(slab.shape, dtype) if wants_input else None))
 
         block_grads = (self.blocks.count, self.geometry.groups, *(
             (self.group_filters, -1) if self.gradient_first else (-1, self.group_filters)))
-        init = jnp.zeros(weights.reshape(block_grads).shape, dtype)
+        init = jnp.zeros(weights.reshape(block_grads).shape, dtype) if wants_kernel else None
         extended = self._extend(padded)
         if self.tiles == 1:
             weights_grad, padded_grad = tile_grads(extended, out_grad, init)
@@ -146,19 +158,20 @@ class Im2col:
             if self.row_tiles == 1:  # whole images: the batch's own chunks, scanned, each gradient stored as it comes
                 chunks = (extended.reshape(self.tiles, self.images, *extended.shape[1:]), grad_tiles)  # (N/b, b, ...)
                 weights_grad, padded_grad = lax.scan(lambda carry, chunk: tile_grads(*chunk, carry), init, chunks)
-                padded_grad = padded_grad.reshape(-1, *padded_grad.shape[2:])  # (N, *Sp, C)
+                padded_grad = None if padded_grad is None else padded_grad.reshape(-1, *padded_grad.shape[2:])
             else:  # bands of rows overlap where their windows do: each adds its gradient in
                 def add_tile(t, carry):
                     start = self._slab_start(t)
                     weights_grad, slab_grad = tile_grads(lax.dynamic_slice(extended, start, self.slab_shape),
                                                          lax.dynamic_index_in_dim(grad_tiles, t, keepdims=False),
                                                          carry[0])
-                    return weights_grad, _add_at(carry[1], slab_grad, start)
+                    return weights_grad, None if slab_grad is None else _add_at(carry[1], slab_grad, start)
 
-                weights_grad, padded_grad = lax.fori_loop(0, self.tiles, add_tile,
-                                                          (init, jnp.zeros(extended.shape, dtype)))
-        padded_grad = lax.slice(padded_grad, (0,) * padded.ndim, padded.shape)
-        return padded_grad.astype(padded.dtype), self._kernel_grad(weights_grad, kernel)
+                weights_grad, padded_grad = lax.fori_loop(0, self.tiles, add_tile, (init, jnp.zeros(
+                    extended.shape, dtype) if wants_input else None))
+        if padded_grad is not None:
+            padded_grad = lax.slice(padded_grad, (0,) * padded.ndim, padded.shape).astype(padded.dtype)
+        return padded_grad, None if weights_grad is None else self._kernel_grad(weights_grad, kernel)
 
     def _each_block(self, add_block: Callable, init):
         """`add_block(k, carry)` for every block of taps: in a `fori_loop` when there are several."""
@@ -176,12 +189,15 @@ class Im2col:
         image, row_tile = t // self.row_tiles * self.images, t % self.row_tiles
         return _indices(image, row_tile * self.rows * self.geometry.strides[0], *(0,) * (len(self.slab_shape) - 2))
 
-    def _columns(self, slab: jax.Array, k) -> tuple[jax.Array, tuple]:
-        """Block `k`'s columns from a tile's slab, `(b, *O, G, B*C/G)`, and where the block's span starts."""
-        start = (0,) * slab.ndim
+    def _span_start(self, k, ndim: int) -> tuple:
+        """Where block `k`'s span of a tile's slab starts (the slab's origin when there is one block)."""
+        if self.blocks.count == 1:
+            return (0,) * ndim
+        return _indices(0, *lax.dynamic_index_in_dim(jnp.asarray(self.blocks.starts), k, keepdims=False), 0)
+
+    def _columns(self, slab: jax.Array, k, start: tuple) -> jax.Array:
+        """Block `k`'s columns from a tile's slab, whose span starts at `start`: `(b, *O, G, B*C/G)`."""
         if self.blocks.count > 1:
-            starts = jnp.asarray(self.blocks.starts)
-            start = _indices(0, *lax.dynamic_index_in_dim(starts, k, keepdims=False), 0)
             span_shape = tuple((n - 1) * s + e for n, s, e in zip(self.tile_out[1:], self.geometry.strides,
                                                                  self.blocks.extent))
             slab = lax.dynamic_slice(slab, start, (slab.shape[0], *span_shape, slab.shape[-1]))
@@ -191,7 +207,7 @@ class Im2col:
         taps = [tap_window(grouped, (0, *offset, 0, 0), (*self.tile_out, groups, self.group_channels), strides)
                 for offset in self.blocks.offsets]
         columns = jnp.stack(taps, axis=-2)  # (b, *O, G, B, C/G)
-        return columns.reshape(*columns.shape[:-2], -1), start  # (b, *O, G, B*C/G)
+        return columns.reshape(*columns.shape[:-2], -1)  # (b, *O, G, B*C/G)
 
     def _weights(self, kernel: jax.Array) -> jax.Array:
         groups, blocks = self.geometry.groups, self.blocks

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from keras_cnn_ref.compat.compare import TOLERANCES, compare
+from keras_cnn_ref.compare import TOLERANCES, compare
 from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, conv
 from keras_cnn_ref.kernels import _banded, _correlate, _im2col
 from keras_cnn_ref.kernels._geometry import ConvGeometry

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from keras_cnn_ref.compat.compare import compare
+from keras_cnn_ref.compare import compare
 from keras_cnn_ref.kernels import conv
 from tests import reference
 from tests.kernels.test_conv import PLANS

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from keras_cnn_ref.compat.compare import compare
+from keras_cnn_ref.compare import compare
 from keras_cnn_ref.kernels import average_pool, max_pool
 from tests import reference
 

@@ -124,3 +124,67 @@ def average_pool(x, cotangent, pool_size, strides, padding="valid", data_format=
         grad_xp[(slice(None), *window)] += cotangent[(slice(None), *position)][:, *(None,) * len(window)] / count
     grad_x = _unpad(grad_xp, pads, x.shape[1:-1])
     return _from_last(out, data_format), _from_last(grad_x, data_format)
+
+
+def conv_transpose(x, kernel, cotangent, strides, padding="valid", output_padding=None, dilation=None,
+                   data_format="channels_last"):
+    """The transposed convolution and its VJP, as XLA defines it: the input spread `strides` apart (zeros
+    between), padded by Keras's `compute_conv_transpose_padding_args_for_jax`, then correlated with the
+    kernel flipped, its channel axes swapped. `kernel` is `(*K, filters, channels)`."""
+    from keras.src.backend.common.backend_utils import compute_conv_transpose_padding_args_for_jax
+
+    x = _to_last(np.asarray(x, np.float64), data_format)
+    cotangent = _to_last(np.asarray(cotangent, np.float64), data_format)
+    kernel = np.asarray(kernel, np.float64)
+    rank = kernel.ndim - 2
+    dilation = dilation or (1,) * rank
+    pads = compute_conv_transpose_padding_args_for_jax(x.shape, kernel.shape, list(strides), padding,
+                                                       output_padding, list(dilation))
+    spread_shape = [(n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides)]
+    spread = np.zeros((x.shape[0], *spread_shape, x.shape[-1]))
+    spread[(slice(None), *(slice(None, None, s) for s in strides))] = x
+    # Pads may be negative (a crop): pad by the positive part, then crop the negative.
+    padded = np.pad(spread, [(0, 0), *((max(a, 0), max(b, 0)) for a, b in pads), (0, 0)])
+    crop = (slice(None), *(slice(max(-a, 0), padded.shape[i + 1] - max(-b, 0)) for i, (a, b) in enumerate(pads)))
+    flipped = np.flip(kernel, axis=tuple(range(rank))).swapaxes(-1, -2)  # (*K, C, F)
+    out = conv(padded[crop], flipped, strides=(1,) * rank, dilation=dilation)
+    grad_padded, grad_flipped = conv_vjp(padded[crop], flipped, cotangent, (1,) * rank, dilation=dilation)
+    grad_full = np.zeros_like(padded)
+    grad_full[crop] = grad_padded
+    grad_spread = grad_full[(slice(None), *(slice(max(a, 0), max(a, 0) + n) for (a, _), n in
+                                            zip(pads, spread_shape)), slice(None))]
+    grad_x = grad_spread[(slice(None), *(slice(None, None, s) for s in strides))]
+    grad_kernel = np.flip(grad_flipped.swapaxes(-1, -2), axis=tuple(range(rank)))
+    return _from_last(out, data_format), _from_last(grad_x, data_format), grad_kernel
+
+
+def adaptive_windows(size, n):
+    """Window `i` of `n` along an axis of `size`: `[floor(i * size / n), ceil((i + 1) * size / n))`."""
+    return [slice(i * size // n, -(-(i + 1) * size // n)) for i in range(n)]
+
+
+def adaptive_pool(x, cotangent, output_size, mode, data_format="channels_last"):
+    """Adaptive max or average pooling and its VJP. A max window's gradient goes to its maximum that comes
+    first with the last axis most significant: Keras pools one axis at a time, first to last, each taking the
+    first maximum, so the last axis's pick is decided last, and so first."""
+    x = _to_last(np.asarray(x, np.float64), data_format)
+    cotangent = _to_last(np.asarray(cotangent, np.float64), data_format)
+    windows = [adaptive_windows(size, n) for size, n in zip(x.shape[1:-1], output_size)]
+    out = np.zeros((x.shape[0], *output_size, x.shape[-1]))
+    grad = np.zeros_like(x)
+    for position in itertools.product(*map(range, output_size)):
+        window = tuple(w[p] for w, p in zip(windows, position))
+        values = x[(slice(None), *window)]  # (N, *w, C)
+        c = cotangent[(slice(None), *position)]  # (N, C)
+        if mode == "average":
+            out[(slice(None), *position)] = values.mean(axis=tuple(range(1, values.ndim - 1)))
+            grad[(slice(None), *window)] += c[:, *(None,) * len(window)] / values[0, ..., 0].size
+            continue
+        reversed_axes = values.transpose(0, *range(values.ndim - 2, 0, -1), values.ndim - 1)  # last axis first
+        flat = reversed_axes.reshape(x.shape[0], -1, x.shape[-1])  # (N, taps, C)
+        out[(slice(None), *position)] = flat.max(axis=1)
+        first = flat.argmax(axis=1)
+        n, channel = np.indices(first.shape)
+        offsets = np.unravel_index(first, values.shape[1:-1][::-1])[::-1]
+        grad[(n, *(w.start + o for w, o in zip(window, offsets)), channel)] += c
+    return _from_last(out, data_format), _from_last(grad, data_format)

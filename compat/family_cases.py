@@ -1,0 +1,118 @@
+"""Case tables of the transposed, depthwise, separable and adaptive layers (`cases.py` has the rest).
+
+Each grid takes every combination of its axes in float32, and a pairwise
+cover of them in each 16-bit dtype, as the convolution grids do.
+"""
+
+import itertools
+
+from keras_cnn_ref.compat.cases import _named, _pairwise_cover
+
+FORMATS = ("channels_last", "channels_first")
+SPATIAL = {1: (7,), 2: (5, 6), 3: (3, 4, 3)}
+
+
+# 16-bit as mixed precision: float32 inputs and weights, cast by Keras. With a plain 16-bit policy
+# Keras's own depthwise and separable layers refuse float32 inputs.
+HALF_POLICIES = ("mixed_bfloat16", "mixed_float16")
+
+
+def _grid(key: str, axes: dict, case) -> list[dict]:
+    """`case(geometry, dtype)` over the product of `axes` in float32, and a pairwise cover in mixed 16-bit."""
+    geometries = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    return _named(key, [case(geometry, "float32") for geometry in geometries]
+                  + [case(geometry, dtype) for dtype in HALF_POLICIES for geometry in _pairwise_cover(geometries)])
+
+
+def _shape(rank: int, channels: int, data_format: str) -> tuple:
+    return (2, *SPATIAL[rank], channels) if data_format == "channels_last" else (2, channels, *SPATIAL[rank])
+
+
+def _strided_config(rank: int, geometry: dict, dtype: str) -> tuple[dict, str]:
+    (stride, dilation), padding, data_format = geometry["strides_and_dilation"], geometry["padding"], geometry[
+        "data_format"]
+    config = {"strides": (stride,) * rank, "dilation_rate": (dilation,) * rank, "padding": padding,
+              "data_format": data_format, "dtype": dtype}
+    return config, f"{padding}-s{stride}-d{dilation}-{data_format[9:]}"
+
+
+def _transpose_grid(rank: int) -> list[dict]:
+    def case(geometry, dtype):
+        config, case_id = _strided_config(rank, geometry, dtype)
+        stride = config["strides"][0]
+        output_padding = None if geometry["output_padding"] == "none" else (stride - 1,) * rank
+        kernel = geometry["kernel_size"]
+        config.update(filters=3, kernel_size=kernel, output_padding=output_padding, kernel_initializer="zeros")
+        return {"id": f"{case_id}-op{geometry['output_padding']}-k{'x'.join(map(str, kernel))}-{dtype}",
+                "config": config, "input_shape": _shape(rank, 2, geometry["data_format"]), "input": "normal"}
+
+    return _grid(f"conv{rank}dtranspose", {
+        "padding": ("valid", "same"),
+        "strides_and_dilation": ((1, 1), (2, 1), (3, 1), (1, 2)) if rank == 2 else ((1, 1), (2, 1), (1, 2)),
+        "output_padding": ("none", "stride-1"),
+        "data_format": FORMATS,
+        "kernel_size": {1: ((3,),), 2: ((3, 3), (2, 4)), 3: ((2, 3, 2),)}[rank],
+    }, case)
+
+
+def _depthwise_grid(rank: int, separable: bool) -> list[dict]:
+    def case(geometry, dtype):
+        config, case_id = _strided_config(rank, geometry, dtype)
+        kernel, multiplier = geometry["kernel_size"], geometry["depth_multiplier"]
+        config.update(kernel_size=kernel, depth_multiplier=multiplier)
+        config.update({"filters": 4, "depthwise_initializer": "zeros", "pointwise_initializer": "zeros"} if separable
+                      else {"depthwise_initializer": "zeros"})
+        return {"id": f"{case_id}-m{multiplier}-k{'x'.join(map(str, kernel))}-{dtype}", "config": config,
+                "input_shape": _shape(rank, 3, geometry["data_format"]), "input": "normal"}
+
+    return _grid(f"{'separable' if separable else 'depthwise'}conv{rank}d", {
+        "padding": ("valid", "same"),
+        "strides_and_dilation": ((1, 1), (2, 1), (1, 2)),
+        "depth_multiplier": (1, 2),
+        "data_format": FORMATS,
+        "kernel_size": {1: ((3,),), 2: ((3, 3), (2, 3))}[rank],
+    }, case)
+
+
+# Windows per axis, on SPATIAL's inputs: equal ones, overlapping ones, and more windows than positions.
+ADAPTIVE_SIZES = {"divides": {1: (1,), 2: (5, 3), 3: (3, 2, 1)}, "overlaps": {1: (3,), 2: (3, 4), 3: (2, 3, 2)},
+                  "more-than-input": {1: (9,), 2: (7, 8), 3: (4, 5, 4)}}
+
+
+def _adaptive_grid(rank: int, mode: str) -> list[dict]:
+    def case(geometry, dtype):
+        windows, data_format = geometry["windows"], geometry["data_format"]
+        return {"id": f"{windows}-{data_format[9:]}-{dtype}",
+                "config": {"output_size": ADAPTIVE_SIZES[windows][rank], "data_format": data_format, "dtype": dtype},
+                "input_shape": _shape(rank, 3, data_format), "input": "ties" if mode == "max" else "normal"}
+
+    return _grid(f"adaptive{mode}pool{rank}d", {"windows": tuple(ADAPTIVE_SIZES), "data_format": FORMATS}, case)
+
+
+FAMILY_CASES = ([case for rank in (1, 2, 3) for case in _transpose_grid(rank)]
+                + [case for rank in (1, 2) for separable in (False, True) for case in _depthwise_grid(rank, separable)]
+                + [case for rank in (1, 2, 3) for mode in ("max", "avg") for case in _adaptive_grid(rank, mode)])
+
+
+# Semantics of the family that implementations commonly get wrong, each on an input made to show it.
+FAMILY_EDGE_CASES = [
+    {"id": "conv2dtranspose-output-padding-goes-after", "layer": "conv2dtranspose", "input_shape": (1, 3, 3, 1),
+     "input": "impulse", "config": {"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": (1, 0)}},
+    {"id": "conv2dtranspose-same-crops-the-larger-half-before", "layer": "conv2dtranspose",
+     "input_shape": (1, 3, 4, 1), "input": "impulse",
+     "config": {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}},  # span 7, 9: crop 2 before, 1 after
+    {"id": "conv2dtranspose-spreads-the-kernel-unflipped", "layer": "conv2dtranspose", "input_shape": (1, 3, 3, 1),
+     "input": "impulse", "config": {"filters": 2, "kernel_size": 3}},
+    {"id": "conv1dtranspose-dilated-taps-spread-apart", "layer": "conv1dtranspose", "input_shape": (1, 5, 1),
+     "input": "impulse", "config": {"filters": 1, "kernel_size": 3, "dilation_rate": 2}},
+    {"id": "depthwiseconv2d-output-channel-is-channel-times-multiplier-plus-filter", "layer": "depthwiseconv2d",
+     "input_shape": (1, 5, 5, 3), "input": "normal", "config": {"kernel_size": 3, "depth_multiplier": 2}},
+    {"id": "separableconv1d-bias-after-the-pointwise-step", "layer": "separableconv1d", "input_shape": (2, 7, 3),
+     "input": "normal", "config": {"filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"}},
+    {"id": "adaptiveavgpool1d-windows-round-outward-and-overlap", "layer": "adaptiveavgpool1d",
+     "input_shape": (2, 5, 2), "input": "normal", "config": {"output_size": 3}},  # [0, 2) [1, 4) [3, 5)
+    {"id": "adaptivemaxpool2d-tie-goes-to-first-maximum-column-then-row", "layer": "adaptivemaxpool2d",
+     "input_shape": (2, 5, 7, 2), "input": "constant", "config": {"output_size": (3, 4)}},
+    {"id": "adaptivemaxpool3d-nan-and-inf-propagate", "layer": "adaptivemaxpool3d", "input_shape": (1, 4, 5, 3, 2),
+     "input": "nan_inf", "config": {"output_size": (3, 2, 2)}},
+]

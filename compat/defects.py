@@ -14,10 +14,11 @@ import math
 import jax.numpy as jnp
 from jax import lax
 
-from keras_cnn_ref import kernels
+from keras_cnn_ref import kernels, layers
 from keras_cnn_ref.kernels._geometry import spatial_axes, tap_window, window_offsets, window_pads
 from keras_cnn_ref.kernels._pool import pool_geometry
-from keras_cnn_ref.layers import AveragePooling2D, Conv1D, Conv2D, Conv3D, MaxPooling2D
+from keras_cnn_ref.layers import (AveragePooling2D, Conv1D, Conv2D, Conv2DTranspose, Conv3D, DepthwiseConv2D,
+                                  MaxPooling2D)
 from keras_cnn_ref.models import keras
 
 register = keras.saving.register_keras_serializable(package="keras_cnn_ref_defects")
@@ -90,13 +91,38 @@ class ZeroPaddedMaxPooling2D(MaxPooling2D):
 
 @register
 class FutureLeakingConv1D(Conv1D):
-    """"causal" padding put after the sequence: output[t] sees the future."""
+    """"causal" padding put after the sequence: the output keeps its length, but `output[t]` sees the future."""
+
+    def _kernel_padding(self):
+        return [pads[::-1] for pads in super()._kernel_padding()] if self.padding == "causal" else self.padding
+
+
+@register
+class OutputPaddingBeforeConv2DTranspose(Conv2DTranspose):
+    """Puts `output_padding`'s extra positions before the data instead of after ("valid" padding)."""
 
     def call(self, inputs):
-        if self.padding != "causal":
+        if self.output_padding is None or self.padding != "valid" or not self.use_bias:
             return super().call(inputs)
-        left_pad = self._compute_causal_padding()
-        return super(Conv1D, self).call(jnp.pad(inputs, [pads[::-1] for pads in left_pad]))  # the defect
+        outputs = kernels.conv_transpose(inputs, self.kernel, strides=self.strides, output_padding=0,
+                                         dilation_rate=self.dilation_rate, data_format=self.data_format)
+        pads = [(0, 0)] * outputs.ndim
+        for axis, extra in zip(spatial_axes(outputs.ndim, self.data_format), self.output_padding):
+            pads[axis] = (extra, 0)  # the defect
+        bias = self.bias if self.data_format == "channels_last" else self.bias.reshape(-1, 1, 1)
+        return self.activation(jnp.pad(outputs, pads) + bias)
+
+
+@register
+class MultiplierMajorDepthwiseConv2D(DepthwiseConv2D):
+    """Orders the output channels multiplier-major, `m * channels + c`, instead of `c * multiplier + m`."""
+
+    def call(self, inputs):
+        outputs = super().call(inputs)
+        axis = 1 if self.data_format == "channels_first" else outputs.ndim - 1
+        channels = outputs.shape[axis] // self.depth_multiplier
+        split = outputs.reshape(*outputs.shape[:axis], channels, self.depth_multiplier, *outputs.shape[axis + 1:])
+        return jnp.swapaxes(split, axis, axis + 1).reshape(outputs.shape)  # the defect
 
 
 @register
@@ -128,6 +154,20 @@ class BatchLoopConv2D(Conv2D):
         return lax.map(one_image, inputs)
 
 
+if hasattr(layers, "AdaptiveAveragePooling1D"):  # Keras 3.13 on
+
+    @register
+    class FloorWindowsAdaptiveAveragePooling1D(layers.AdaptiveAveragePooling1D):
+        """Adaptive windows `[floor(i * size / n), floor((i + 1) * size / n))`: they never overlap, and lose a cell."""
+
+        def call(self, inputs):
+            x = jnp.moveaxis(inputs, 1, -1) if self.data_format == "channels_first" else inputs  # (N, L, C)
+            size, n = x.shape[1], self.output_size[0]
+            means = [x[:, i * size // n:max((i + 1) * size // n, i * size // n + 1)].mean(axis=1) for i in range(n)]
+            out = jnp.stack(means, axis=1)  # (N, n, C)
+            return jnp.moveaxis(out, -1, 1) if self.data_format == "channels_first" else out
+
+
 PLANTED = {  # defect -> the case made to catch it
     "FlippedKernelConv2D": "edge_semantics/conv-cross-correlation-not-flipped",
     "MissingBiasConv2D": "edge_semantics/conv-bias-is-added",
@@ -139,4 +179,8 @@ PLANTED = {  # defect -> the case made to catch it
     "FlippedDepthConv3D": "edge_semantics/conv3d-cross-correlation-on-every-axis",
     "PadsCountedAveragePooling2D": "edge_semantics/avgpool-same-excludes-pads-from-divisor",
     "BatchLoopConv2D": "distribution/documented-data-layers",
+    "OutputPaddingBeforeConv2DTranspose": "edge_semantics/conv2dtranspose-output-padding-goes-after",
+    "MultiplierMajorDepthwiseConv2D": "edge_semantics/depthwiseconv2d-output-channel-is-channel-times-multiplier-plus-filter",
+    **({"FloorWindowsAdaptiveAveragePooling1D": "edge_semantics/adaptiveavgpool1d-windows-round-outward-and-overlap"}
+       if hasattr(layers, "AdaptiveAveragePooling1D") else {}),
 }

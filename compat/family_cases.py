@@ -116,3 +116,64 @@ FAMILY_EDGE_CASES = [
     {"id": "adaptivemaxpool3d-nan-and-inf-propagate", "layer": "adaptivemaxpool3d", "input_shape": (1, 4, 5, 3, 2),
      "input": "nan_inf", "config": {"output_size": (3, 2, 2)}},
 ]
+
+
+# Every argument of each layer in one config, for get_config and from_config.
+FAMILY_CONFIGS = {
+    "conv1dtranspose": {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 1,
+                        "activation": "relu", "kernel_regularizer": "l2", "name": "up"},
+    "conv2dtranspose": {"filters": 4, "kernel_size": (3, 2), "strides": (2, 1), "output_padding": (1, 0),
+                        "data_format": "channels_first", "use_bias": False, "kernel_constraint": "non_neg",
+                        "dtype": "mixed_bfloat16", "name": "up"},
+    "conv3dtranspose": {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "bias_initializer": "ones", "name": "up"},
+    "depthwiseconv1d": {"kernel_size": 3, "depth_multiplier": 2, "strides": 2, "padding": "same",
+                        "depthwise_regularizer": "l1", "name": "dw"},
+    "depthwiseconv2d": {"kernel_size": 3, "depth_multiplier": 3, "dilation_rate": 2, "data_format": "channels_first",
+                        "activation": "relu6", "name": "dw"},
+    "separableconv1d": {"filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same",
+                        "pointwise_constraint": "max_norm", "name": "sep"},
+    "separableconv2d": {"filters": 6, "kernel_size": (3, 2), "strides": 2, "use_bias": False,
+                        "dtype": "mixed_float16", "name": "sep"},
+    **{f"adaptive{mode}pool{rank}d": {"output_size": (4, 3, 2)[:rank] if rank > 1 else 4,
+                                      "data_format": "channels_first" if rank == 2 else "channels_last", "name": "pool"}
+       for mode in ("max", "avg") for rank in (1, 2, 3)},
+}
+
+FAMILY_SERIALIZATION_CASES = [
+    *({"id": f"{layer}-config", "kind": "config", "layer": layer, "config": config}
+      for layer, config in FAMILY_CONFIGS.items()),
+    {"id": "family-weights-h5-from-builtin", "kind": "weights", "direction": "from_builtin", "model": "family"},
+    {"id": "family-weights-h5-to-builtin", "kind": "weights", "direction": "to_builtin", "model": "family"},
+]
+
+# Bad arguments and inputs of the family (`cases.ERROR_CASES` has the format).
+FAMILY_ERROR_CASES = [
+    {"id": "conv-transpose-output-padding-not-below-strides", "mentions": "output_padding", "layer": "conv2dtranspose",
+     "args": {"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 2}},
+    {"id": "conv-transpose-filters-0", "mentions": "filters=0", "layer": "conv2dtranspose",
+     "args": {"filters": 0, "kernel_size": 3}},
+    {"id": "conv-transpose-kernel-size-0", "mentions": "kernel_size", "layer": "conv1dtranspose",
+     "args": {"filters": 2, "kernel_size": 0}},
+    {"id": "conv-transpose-causal-padding", "mentions": "causal", "layer": "conv2dtranspose",
+     "args": {"filters": 2, "kernel_size": 3, "padding": "causal"}},
+    {"id": "conv-transpose-input-rank-3", "mentions": "ndim=3", "layer": "conv2dtranspose",
+     "args": {"filters": 2, "kernel_size": 3}, "input": (8, 8, 3)},
+    {"id": "conv-transpose-wrong-channel-count", "mentions": "axis -1", "layer": "conv2dtranspose",
+     "args": {"filters": 2, "kernel_size": 3}, "build": (None, 8, 8, 3), "input": (2, 8, 8, 4)},
+    {"id": "depthwise-multiplier-0", "mentions": "depth_multiplier", "layer": "depthwiseconv2d",
+     "args": {"kernel_size": 3, "depth_multiplier": 0}},
+    {"id": "depthwise-strides-0", "mentions": "strides", "layer": "depthwiseconv1d",
+     "args": {"kernel_size": 3, "strides": 0}},
+    {"id": "depthwise-input-rank-3", "mentions": "ndim=3", "layer": "depthwiseconv2d",
+     "args": {"kernel_size": 3}, "input": (8, 8, 3)},
+    {"id": "separable-filters-0", "mentions": "filters", "layer": "separableconv2d",
+     "args": {"filters": 0, "kernel_size": 3}},
+    {"id": "separable-unknown-data-format", "mentions": "data_format", "layer": "separableconv1d",
+     "args": {"filters": 2, "kernel_size": 3, "data_format": "NWC"}},
+    {"id": "adaptive-output-size-string", "mentions": "output_size", "layer": "adaptivemaxpool2d",
+     "args": {"output_size": "4"}},
+    {"id": "adaptive-output-size-for-another-rank", "mentions": "output_size", "layer": "adaptiveavgpool3d",
+     "args": {"output_size": (2, 2)}},
+    {"id": "adaptive-unknown-data-format", "mentions": "data_format", "layer": "adaptiveavgpool2d",
+     "args": {"output_size": 2, "data_format": "NHWC"}},
+]

@@ -9,14 +9,8 @@ before 3.13) have no cases.
 
 from keras_cnn_ref.compat.cases import CONV2D_CASES, EDGE_CASES, MAXPOOL2D_CASES, ND_CASES
 from keras_cnn_ref.compat.family_cases import FAMILY_CASES, FAMILY_EDGE_CASES
-from keras_cnn_ref.compat.harness import KNOWN, run_layer_case
-from keras_cnn_ref.compat.suite import Section
-
-
-def known(cases: list[dict]) -> list[dict]:
-    """The cases of layers this Keras has."""
-    return [case for case in cases if case.get("layer", "conv2d") in KNOWN]
-
+from keras_cnn_ref.compat.harness import run_layer_case
+from keras_cnn_ref.compat.suite import Section, known
 
 SECTION = Section("layer_grid", CONV2D_CASES + MAXPOOL2D_CASES + ND_CASES + known(FAMILY_CASES), run_layer_case)
 EDGE_SECTION = Section("edge_semantics", EDGE_CASES + known(FAMILY_EDGE_CASES), run_layer_case)

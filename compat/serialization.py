@@ -11,9 +11,10 @@ import textwrap
 import numpy as np
 
 from keras_cnn_ref.compat.cases import SERIALIZATION_CASES
+from keras_cnn_ref.compat.family_cases import FAMILY_SERIALIZATION_CASES
 from keras_cnn_ref.compare import Comparison, compare
-from keras_cnn_ref.compat.harness import BUILTIN, Implementation, randomize_weights
-from keras_cnn_ref.compat.suite import Section, error_text
+from keras_cnn_ref.compat.harness import BUILTIN, Implementation, keras, randomize_weights
+from keras_cnn_ref.compat.suite import Section, error_text, known
 from keras_cnn_ref.models import documented_model
 
 
@@ -32,9 +33,21 @@ def _config(case: dict, impl: Implementation) -> dict[str, Comparison]:
                                         ("rebuilt", "tested"))}
 
 
+def family_model(impl: Implementation):
+    """A small 2-D model of the transposed, depthwise, separable (and, from Keras 3.13, adaptive) layers."""
+    layers = [impl.separableconv2d(4, 3, padding="same", depth_multiplier=2),
+              impl.depthwiseconv2d(3, depth_multiplier=2), impl.conv2dtranspose(3, 3, strides=2)]
+    if "adaptivemaxpool2d" in impl.classes:
+        layers.append(impl.adaptivemaxpool2d((4, 5)))
+    return keras.Sequential([keras.Input((9, 9, 3)), *layers])
+
+
 def _weights(case: dict, impl: Implementation) -> dict[str, Comparison]:
-    ours = documented_model(impl.conv2d, impl.maxpool2d)
-    builtin = documented_model(BUILTIN.conv2d, BUILTIN.maxpool2d)
+    if case.get("model") == "family":
+        ours, builtin = family_model(impl), family_model(BUILTIN)
+    else:
+        ours = documented_model(impl.conv2d, impl.maxpool2d)
+        builtin = documented_model(BUILTIN.conv2d, BUILTIN.maxpool2d)
     source, target = (builtin, ours) if case["direction"] == "from_builtin" else (ours, builtin)
     randomize_weights(source, seed=1)
     with tempfile.TemporaryDirectory() as folder:
@@ -96,4 +109,4 @@ def _keras_file(case: dict, impl: Implementation) -> dict[str, Comparison]:
 
 
 _RUNS = {"config": _config, "weights": _weights, "keras_file": _keras_file}
-SECTION = Section("serialization", SERIALIZATION_CASES, lambda case, impl: _RUNS[case["kind"]](case, impl))
+SECTION = Section("serialization", SERIALIZATION_CASES + known(FAMILY_SERIALIZATION_CASES), lambda case, impl: _RUNS[case["kind"]](case, impl))

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from keras_cnn_ref.compare import Comparison
-from keras_cnn_ref.compat.harness import Implementation, keras
+from keras_cnn_ref.compat.harness import KNOWN, Implementation, keras
 from keras_cnn_ref.compat.report import Result, results_from
 
 
@@ -19,6 +19,11 @@ class Section:
     name: str
     cases: list[dict]
     run: Callable[[dict, Implementation], dict[str, Comparison]]
+
+
+def known(cases: list[dict]) -> list[dict]:
+    """The cases of layers this Keras has (adaptive pooling from Keras 3.13)."""
+    return [case for case in cases if case.get("layer", "conv2d") in KNOWN]
 
 
 def sections() -> list[Section]:

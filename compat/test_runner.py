@@ -148,3 +148,10 @@ def test_the_distribution_section_refuses_classes_its_fresh_process_cannot_impor
     message = r"must be importable by module. Received: \{'conv2d': '__main__:LocalConv2D'\}"
     with pytest.raises(ValueError, match=message):
         section.run(case, Implementation(conv2d=local))
+
+
+def test_the_leaking_causal_defect_is_caught_by_what_it_sees_not_by_its_length():
+    impl = Implementation(conv1d=load_class("keras_cnn_ref.compat.defects:FutureLeakingConv1D"))
+    results = run_suite(select(PLANTED["FutureLeakingConv1D"]), impl)
+    failed = {result.compared for result in results if not result.ok}
+    assert "output" in failed and "symbolic shape" not in failed, failed

@@ -20,6 +20,7 @@ from ._geometry import (
     ConvGeometry,
     Pads,
     dilated_extent,
+    explicit_pads,
     is_static,
     channel_axis,
     normalize_data_format,
@@ -40,7 +41,7 @@ def conv(
     *,
     bias: jax.Array | None = None,
     strides: int | Sequence[int] = 1,
-    padding: str = "valid",
+    padding: str | Sequence[tuple[int, int]] = "valid",
     dilation_rate: int | Sequence[int] = 1,
     groups: int = 1,
     data_format: str = "channels_last",
@@ -63,7 +64,9 @@ def conv(
             positions.
         padding: `"valid"` (none) or `"same"` (case-insensitive): pad so the
             output has `ceil(size / stride)` positions, the odd pad going
-            after, as Keras and XLA do.
+            after, as Keras and XLA do. Or explicit zeros, a `(before,
+            after)` pair per spatial axis, as `lax.conv_general_dilated`
+            takes them: `[((kernel - 1) * dilation, 0)]` is Keras's "causal".
         dilation_rate: int or tuple, the step between kernel taps.
         groups: channels and filters split into this many independent groups.
         data_format: `"channels_last"` or `"channels_first"`.
@@ -83,6 +86,8 @@ def conv(
            [42., 50.]], dtype=float32)
     >>> conv(jnp.arange(5.0).reshape(1, 5, 1), jnp.ones((3, 1, 1)), padding="same")[0, :, 0]
     Array([1., 3., 6., 9., 7.], dtype=float32)
+    >>> conv(jnp.arange(5.0).reshape(1, 5, 1), jnp.ones((3, 1, 1)), padding=[(2, 0)])[0, :, 0]  # causal
+    Array([0., 1., 3., 6., 9.], dtype=float32)
     >>> conv(jnp.ones((1, 3, 2)), jnp.ones((2, 2, 3)), bias=jnp.array([0.0, 1.0, 2.0]))[0]
     Array([[4., 5., 6.],
            [4., 5., 6.]], dtype=float32)
@@ -92,7 +97,7 @@ def conv(
     rank = spatial_rank(x)
     strides = ntuple(strides, rank, "strides")
     dilation = ntuple(dilation_rate, rank, "dilation_rate")
-    padding = normalize_padding(padding)
+    padding = normalize_padding(padding) if isinstance(padding, str) else explicit_pads(padding, rank)
     data_format = normalize_data_format(data_format)
     _check_operands(x, kernel, bias, groups, data_format)
     if not isinstance(plan, Plan):
@@ -102,7 +107,8 @@ def conv(
         return conv(x[:, None], kernel[None], bias=bias, groups=groups, plan=plan)[:, 0]
     spatial = [x.shape[axis] for axis in spatial_axes(x.ndim, data_format)]
     extents = list(map(dilated_extent, kernel.shape[:rank], dilation))
-    pads = tuple(map(window_pads, spatial, extents, strides, (padding,) * rank))
+    pads = padding if not isinstance(padding, str) else tuple(map(window_pads, spatial, extents, strides,
+                                                                  (padding,) * rank))
     out_spatial = tuple(map(output_size, spatial, extents, strides, pads))
     if is_static(out_spatial) and 0 in out_spatial and x.size != 0:
         filters = kernel.shape[-1]

@@ -72,6 +72,20 @@ def normalize_padding(padding: str) -> str:
     return one_of(padding, PADDINGS, "padding")
 
 
+def explicit_pads(padding: Sequence[Sequence[int]], rank: int) -> Pads:
+    """`padding` given as `(before, after)` zeros per spatial axis, as `lax.conv_general_dilated` takes it.
+
+    >>> explicit_pads([(2, 0)], 1)  # causal, for a dilated extent of 3
+    ((2, 0),)
+    """
+    pairs = tuple(tuple(pair) if isinstance(pair, Sequence) and not isinstance(pair, str) else () for pair in padding)
+    if len(pairs) != rank or not all(len(pair) == 2 and all(isinstance(p, numbers.Integral) and p >= 0 for p in pair)
+                                     for pair in pairs):
+        raise ValueError(f"Explicit `padding` must be {rank} pairs of non-negative ints, (before, after) for each "
+                         f"spatial axis. Received: padding={padding!r}")
+    return tuple((int(before), int(after)) for before, after in pairs)
+
+
 def normalize_data_format(data_format: str) -> str:
     return one_of(data_format, DATA_FORMATS, "data_format")
 

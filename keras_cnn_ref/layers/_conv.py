@@ -25,8 +25,6 @@ class KernelConv:
         That saves a pass over the output. A subclass that overrides
         `convolution_op` has it called as Keras does, and the bias added after.
         """
-        if self.padding == "causal":  # Conv1D only
-            inputs = keras.ops.pad(inputs, self._compute_causal_padding())
         bias = self.bias if self.use_bias else None
         if type(self).convolution_op is KernelConv.convolution_op:
             outputs = self._convolve(inputs, self.kernel, bias)
@@ -49,13 +47,19 @@ class KernelConv:
         """Keras's seam: the convolution alone, without the bias."""
         return self._convolve(inputs, kernel, None)
 
+    def _kernel_padding(self):
+        """`padding` as the kernel takes it: "causal" (Conv1D's) is every pad before the sequence."""
+        if self.padding != "causal":
+            return self.padding
+        return [(dilated_extent(self.kernel_size[0], self.dilation_rate[0]) - 1, 0)]
+
     def _convolve(self, inputs, kernel, bias):
         return kernels.conv(
             inputs,
             kernel,
             bias=bias,
             strides=self.strides,
-            padding="valid" if self.padding == "causal" else self.padding,  # `call` pads causal inputs
+            padding=self._kernel_padding(),
             dilation_rate=self.dilation_rate,
             groups=self.groups,
             data_format=self.data_format,

@@ -63,7 +63,7 @@ def smoke(per_section: int = 6) -> list[tuple[Section, dict]]:
     `per_section` cases spread evenly over each other section's cases not marked "slow".
 
     >>> [case["id"] for section, case in smoke() if section.name == "model_level"]
-    ['conv1d-stack', 'conv2d-channels-first-stack', 'conv3d-stack']
+    ['unet', 'convlstm2d-stack', 'adaptive-pooling-stack', 'conv1d-stack', 'conv2d-channels-first-stack', 'conv3d-stack']
     """
     chosen = []
     for section in sections():

@@ -73,3 +73,33 @@ def _up(value: float) -> float:
     """`value` rounded up to two significant figures, as the README states a bound."""
     scale = 10 ** (math.floor(math.log10(value)) - 1)
     return round(math.ceil(value / scale) * scale, 12)
+
+
+def layer_table_rows() -> list[str]:
+    """The README's table of layers, as the registry gives it: one row per kind."""
+    import itertools
+
+    from keras_cnn_ref._registry import LAYERS
+
+    rows = []
+    for kind, group in itertools.groupby(LAYERS.items(), key=lambda item: item[1].kind):
+        group = list(group)
+        kernel = f"{kind}_conv" if kind in ("depthwise", "separable") else kind
+        rows.append(f"| {', '.join(f'`{entry.class_name}`' for _, entry in group)} | `{kernel}` | "
+                    f"{', '.join(f'`--{key}`' for key, _ in group)} | {'.'.join(map(str, group[0][1].since))} |")
+    return rows
+
+
+def test_the_layer_table_is_the_registry_and_each_kernel_exists():
+    from keras_cnn_ref import kernels
+
+    table = re.search(r"<!-- layer-table -->\n(.*?)\n\n", README, re.S).group(1).splitlines()[2:]
+    assert table == layer_table_rows()
+    assert all(hasattr(kernels, re.findall(r"\| `(\w+)` \|", row)[0]) for row in table)
+
+
+def test_the_plugin_section_names_every_routed_op():
+    from keras_cnn_ref import plugin
+
+    line = re.search(r"<!-- plugin-ops -->\n(.*)\n", README).group(1)
+    assert re.findall(r"`(?:keras\.ops\.)?(\w+)`", line) == list(plugin.ROUTED)

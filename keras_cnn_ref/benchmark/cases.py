@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS
 from keras_cnn_ref.kernels._geometry import ntuple
 
 MNIST_BATCH = 128
@@ -64,6 +65,25 @@ LAYER_CASES = [
      "args": {"pool_size": 2}},
     {"id": "3d-avgpool2same-16x28x28x32", "layer": "avgpool3d", "shape": (8, 16, 28, 28, 32), "quick": False,
      "args": {"pool_size": 2, "strides": (1, 2, 2), "padding": "same"}},
+    # The family: decoders (transposed), mobile blocks (depthwise, separable), adaptive heads.
+    {"id": "convT3x3s2-28x28x64", "layer": "conv2dtranspose", "shape": (VISION_BATCH, 28, 28, 64), "quick": True,
+     "args": {"filters": 32, "kernel_size": 3, "strides": 2, "padding": "same"}},
+    {"id": "convT4x4s2-14x14x128", "layer": "conv2dtranspose", "shape": (VISION_BATCH, 14, 14, 128), "quick": False,
+     "args": {"filters": 64, "kernel_size": 4, "strides": 2, "padding": "same"}},
+    {"id": "1d-convT-k4s2-256x32", "layer": "conv1dtranspose", "shape": (VISION_BATCH, 256, 32), "quick": False,
+     "args": {"filters": 32, "kernel_size": 4, "strides": 2, "padding": "same"}},
+    {"id": "dw3x3-56x56x64", "layer": "depthwiseconv2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": True,
+     "args": {"kernel_size": 3, "padding": "same"}},
+    {"id": "dw7x7-28x28x96", "layer": "depthwiseconv2d", "shape": (VISION_BATCH, 28, 28, 96), "quick": False,
+     "args": {"kernel_size": 7, "padding": "same"}},
+    {"id": "sep3x3-28x28x64-128", "layer": "separableconv2d", "shape": (VISION_BATCH, 28, 28, 64), "quick": False,
+     "args": {"filters": 128, "kernel_size": 3, "padding": "same"}},
+    {"id": "1d-dw-k5-1024x64", "layer": "depthwiseconv1d", "shape": (VISION_BATCH, 1024, 64), "quick": False,
+     "args": {"kernel_size": 5, "padding": "same"}},
+    {"id": "adaptiveavg-56x56x64-to-7", "layer": "adaptiveavgpool2d", "shape": (VISION_BATCH, 56, 56, 64),
+     "quick": True, "args": {"output_size": 7}},
+    {"id": "adaptivemax-50x50x64-to-7", "layer": "adaptivemaxpool2d", "shape": (VISION_BATCH, 50, 50, 64),
+     "quick": False, "args": {"output_size": 7}},
 ]
 
 DTYPES = ("float32", "bfloat16")
@@ -85,12 +105,22 @@ def _quick_shape(case: dict) -> tuple[int, ...]:
 
 
 def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
-    """Multiply-adds times two of a conv case's forward pass; 0 for pooling."""
-    if not case["layer"].startswith("conv"):
+    """Multiply-adds times two of a convolution case's forward pass, as a direct convolution does them; 0 for pooling."""
+    kind = LAYERS[case["layer"]].kind
+    if kind not in CONVOLUTIONS:
         return 0
     args, rank = case["args"], len(case["shape"]) - 2
     channels_first = args.get("data_format") == "channels_first"
     in_channels = case["shape"][1] if channels_first else case["shape"][-1]
+    in_spatial = case["shape"][2:] if channels_first else case["shape"][1:-1]
     out_spatial = out_shape[2:] if channels_first else out_shape[1:-1]
     taps = math.prod(ntuple(args["kernel_size"], rank, "kernel_size"))
-    return 2 * out_shape[0] * math.prod(out_spatial) * taps * in_channels // args.get("groups", 1) * args["filters"]
+    batch, multiplier = out_shape[0], args.get("depth_multiplier", 1)
+    if kind == "conv_transpose":  # every input position meets every tap
+        return 2 * batch * math.prod(in_spatial) * taps * in_channels * args["filters"]
+    depthwise = 2 * batch * math.prod(out_spatial) * taps * in_channels * multiplier
+    if kind == "depthwise":
+        return depthwise
+    if kind == "separable":
+        return depthwise + 2 * batch * math.prod(out_spatial) * in_channels * multiplier * args["filters"]
+    return 2 * batch * math.prod(out_spatial) * taps * in_channels // args.get("groups", 1) * args["filters"]

@@ -65,8 +65,8 @@ def conv(
         padding: `"valid"` (none) or `"same"` (case-insensitive): pad so the
             output has `ceil(size / stride)` positions, the odd pad going
             after, as Keras and XLA do. Or explicit zeros, a `(before,
-            after)` pair per spatial axis, as `lax.conv_general_dilated`
-            takes them: `[((kernel - 1) * dilation, 0)]` is Keras's "causal".
+            after)` pair per spatial axis, as XLA's own convolution takes
+            them: `[((kernel - 1) * dilation, 0)]` is Keras's "causal".
         dilation_rate: int or tuple, the step between kernel taps.
         groups: channels and filters split into this many independent groups.
         data_format: `"channels_last"` or `"channels_first"`.

@@ -73,7 +73,7 @@ def normalize_padding(padding: str) -> str:
 
 
 def explicit_pads(padding: Sequence[Sequence[int]], rank: int) -> Pads:
-    """`padding` given as `(before, after)` zeros per spatial axis, as `lax.conv_general_dilated` takes it.
+    """`padding` given as `(before, after)` zeros per spatial axis, as XLA's convolution takes it.
 
     >>> explicit_pads([(2, 0)], 1)  # causal, for a dilated extent of 3
     ((2, 0),)

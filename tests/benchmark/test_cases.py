@@ -3,7 +3,7 @@
 import pytest
 
 from keras_cnn_ref.benchmark.cases import LAYER_CASES, QUICK_VISION_BATCH, conv_flops, selected_cases
-from keras_cnn_ref.compat.cases import LAYERS
+from keras_cnn_ref._registry import LAYERS
 
 
 def test_ids_are_unique_and_every_requested_shape_is_covered():
@@ -14,7 +14,10 @@ def test_ids_are_unique_and_every_requested_shape_is_covered():
     assert any(case["args"].get("data_format") == "channels_first" for case in LAYER_CASES)
     pools = [case["args"] for case in LAYER_CASES if case["layer"] == "maxpool2d"]
     assert {"pool_size": 3, "strides": 2, "padding": "same"} in pools
-    assert {case["layer"] for case in LAYER_CASES} == set(LAYERS)  # every layer the project has
+    assert {LAYERS[case["layer"]].kind for case in LAYER_CASES} == {entry.kind for entry in LAYERS.values()}
+    ranks = {(entry.kind, entry.rank) for key, entry in LAYERS.items() if entry.kind in ("conv", "max_pool",
+                                                                                         "average_pool")}
+    assert ranks <= {(LAYERS[case["layer"]].kind, LAYERS[case["layer"]].rank) for case in LAYER_CASES}
 
 
 def test_full_run_takes_both_dtypes_quick_run_float32_small_batches():
@@ -36,6 +39,13 @@ def test_full_run_takes_both_dtypes_quick_run_float32_small_batches():
      2 * 2 * 7 * 3 * 2 * 6),
     ({"layer": "conv3d", "shape": (1, 5, 5, 5, 2), "args": {"filters": 3, "kernel_size": (3, 2, 1)}},
      (1, 3, 4, 5, 3), 2 * 60 * 6 * 2 * 3),
+    ({"layer": "conv2dtranspose", "shape": (2, 3, 3, 4), "args": {"filters": 5, "kernel_size": 3, "strides": 2}},
+     (2, 7, 7, 5), 2 * 2 * 9 * 9 * 4 * 5),  # every input position meets every tap
+    ({"layer": "depthwiseconv2d", "shape": (2, 5, 5, 3), "args": {"kernel_size": 3, "depth_multiplier": 2}},
+     (2, 3, 3, 6), 2 * 2 * 9 * 9 * 3 * 2),
+    ({"layer": "separableconv1d", "shape": (2, 9, 4), "args": {"filters": 6, "kernel_size": 3}}, (2, 7, 6),
+     2 * 2 * 7 * 3 * 4 + 2 * 2 * 7 * 4 * 6),
+    ({"layer": "adaptiveavgpool2d", "shape": (2, 8, 8, 1), "args": {"output_size": 2}}, (2, 2, 2, 1), 0),
 ])
 def test_conv_flops_count_multiply_adds_twice(case, out_shape, flops):
     assert conv_flops(case, out_shape) == flops

@@ -1,4 +1,4 @@
-"""`conv` on a sharded batch (and sharded filters), in a process that JAX started with 8 CPU devices.
+"""`conv` (and `conv_transpose`) on a sharded batch (and sharded filters), in a process with 8 CPU devices.
 
 `test_plan.py` sends each case by name and reads back what it measured:
 the largest gap to the unsharded result, the output's sharding, and the
@@ -14,7 +14,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from keras_cnn_ref._devices import collectives, serve
-from keras_cnn_ref.kernels import CPU, Plan, conv
+from keras_cnn_ref.kernels import CPU, Plan, conv, conv_transpose
 
 DEVICES = 8
 # x shape, kernel shape, conv arguments, tactics: each case's shape takes another path of the kernel.
@@ -25,6 +25,8 @@ CASES = {
     "grouped": ((64, 9, 9, 8), (3, 3, 4, 8), {"groups": 2, "strides": 2}, CPU),
     "1d": ((64, 50, 16), (5, 16, 8), {"dilation_rate": 2}, CPU),
     "3d-channels-first": ((16, 4, 6, 8, 8), (3, 3, 3, 4, 8), {"data_format": "channels_first"}, CPU),
+    "transposed": ((64, 7, 7, 8), (3, 3, 4, 8), {"strides": 2, "padding": "same"}, CPU),  # kernel (*K, F, C)
+    "transposed-im2col": ((16, 14, 14, 32), (3, 3, 16, 32), {"strides": 2, "output_padding": 1}, CPU),
 }
 
 
@@ -34,14 +36,16 @@ def measure(request: dict) -> dict:
     mesh_shape, names = ((2, DEVICES // 2), ("batch", "model")) if split_filters else ((DEVICES,), ("batch",))
     mesh = Mesh(np.array(jax.devices()).reshape(mesh_shape), names)
     rng = np.random.default_rng(0)
+    transposed = request["case"].startswith("transposed")
+    op = conv_transpose if transposed else conv
     x, kernel, bias = (jnp.asarray(rng.standard_normal(shape), jnp.float32)
-                       for shape in (x_shape, kernel_shape, kernel_shape[-1:]))
+                       for shape in (x_shape, kernel_shape, kernel_shape[-2:-1] if transposed else kernel_shape[-1:]))
     plan = Plan(cpu=tactics, accelerator=tactics)
     if sharded_plan:
         plan = plan._replace(mesh=mesh, batch_axes=("batch",), filter_axes=("model",) if split_filters else ())
 
     def loss(x, kernel, bias, plan):
-        out = conv(x, kernel, bias=bias, plan=plan, **args)
+        out = op(x, kernel, bias=bias, plan=plan, **args)
         return jnp.sum(jnp.sin(out)), out
 
     step = jax.jit(jax.value_and_grad(loss, (0, 1, 2), has_aux=True), static_argnums=3)

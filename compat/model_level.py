@@ -20,7 +20,7 @@ import jax.extend
 from jax._src.lax import convolution, windowed_reductions  # the primitives; jax.lax exports no handle
 
 from keras_cnn_ref import plugin
-from keras_cnn_ref.compat.cases import MODEL_CASES, STACKS
+from keras_cnn_ref.compat.model_cases import MODEL_CASES, STACKS
 from keras_cnn_ref.compare import Comparison, agree, compare
 from keras_cnn_ref.compat.harness import (Implementation, case_input, keras, outputs_and_grads,
                                           traced_outputs_and_grads)

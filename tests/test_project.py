@@ -110,7 +110,7 @@ def test_traced_primitives_finds_a_window_op_nested_in_scan_jit_and_cond():
 
 
 DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
-                   "keras_cnn_ref.kernels._taps", "keras_cnn_ref.kernels._conv_transpose",
+                   "keras_cnn_ref.kernels._taps", "keras_cnn_ref.kernels._conv_transpose", "keras_cnn_ref.kernels._channelwise",
                    "keras_cnn_ref.kernels._depthwise", "keras_cnn_ref.kernels._adaptive", "keras_cnn_ref._registry",
                    "keras_cnn_ref.layers._conv_transpose", "keras_cnn_ref.layers._depthwise",
                    *(["keras_cnn_ref.layers._adaptive"] if (3, 13) <= minor_version(keras.__version__) else []),

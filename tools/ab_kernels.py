@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from keras_cnn_ref import kernels
+from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS
 from keras_cnn_ref.benchmark.cases import LAYER_CASES
 from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
 from keras_cnn_ref.kernels._geometry import ntuple
@@ -45,36 +46,53 @@ def base_kernels(revision: str, folder: str):
 
 
 def case_function(module, case: dict):
-    """The case's kernel call with `module`'s kernels: `f(x, weights)`."""
-    args, layer = case["args"], case["layer"]
-    if layer.startswith("conv"):
-        padding = args.get("padding", "valid")
-        causal = padding == "causal"
+    """The case's kernel call with `module`'s kernels: `f(x, weights)`, by the layer's kind (`_registry`)."""
+    args, kind = case["args"], LAYERS[case["layer"]].kind
+    data_format = args.get("data_format", "channels_last")
+    geometry = {name: args[name] for name in ("strides", "padding", "dilation_rate") if name in args}
+    if kind == "conv":
+        causal = args.get("padding") == "causal"
         rank = len(case["shape"]) - 2
         extent = (ntuple(args["kernel_size"], rank, "kernel_size")[0] - 1) * args.get("dilation_rate", 1)
 
         def convolve(x, kernel):
-            if causal:
+            if causal:  # padded here, so that revisions without explicit pads compare too
                 x = jnp.pad(x, [(0, 0), (extent, 0), (0, 0)])
-            return module.conv(x, kernel, strides=args.get("strides", 1), padding="valid" if causal else padding,
-                               dilation_rate=args.get("dilation_rate", 1),
-                               data_format=args.get("data_format", "channels_last"))
+            return module.conv(x, kernel, **{**geometry, "padding": "valid" if causal else args.get("padding", "valid")},
+                               data_format=data_format)
 
         return convolve
-    pool = module.max_pool if layer.startswith("maxpool") else module.average_pool
+    if kind == "conv_transpose":
+        return lambda x, kernel: module.conv_transpose(x, kernel, output_padding=args.get("output_padding"),
+                                                       data_format=data_format, **geometry)
+    if kind == "depthwise":
+        return lambda x, kernel: module.depthwise_conv(x, kernel, data_format=data_format, **geometry)
+    if kind == "separable":
+        return lambda x, kernels_: module.separable_conv(x, *kernels_, data_format=data_format, **geometry)
+    if kind.startswith("adaptive"):
+        pool = getattr(module, kind)
+        return lambda x, _: pool(x, args["output_size"], data_format=data_format)
+    pool = getattr(module, kind)
     return lambda x, _: pool(x, pool_size=args["pool_size"], strides=args.get("strides"),
-                             padding=args.get("padding", "valid"), data_format=args.get("data_format", "channels_last"))
+                             padding=args.get("padding", "valid"), data_format=data_format)
 
 
 def operands(case: dict, dtype: str):
+    """The case's input and weights: `(*K, C, F)`, `(*K, F, C)` transposed, `(*K, C, M)` depthwise, both separable."""
     rng = np.random.default_rng(0)
-    args, rank = case["args"], len(case["shape"]) - 2
+    args, rank, kind = case["args"], len(case["shape"]) - 2, LAYERS[case["layer"]].kind
     x = jnp.asarray(rng.standard_normal(case["shape"]), dtype)
-    if not case["layer"].startswith("conv"):
+    if kind not in CONVOLUTIONS:
         return x, jnp.zeros((), dtype)
     channels = case["shape"][1] if args.get("data_format") == "channels_first" else case["shape"][-1]
     window = ntuple(args["kernel_size"], rank, "kernel_size")
-    return x, jnp.asarray(rng.standard_normal((*window, channels, args["filters"])) * 0.1, dtype)
+    multiplier = args.get("depth_multiplier", 1)
+    shapes = {"conv": [(*window, channels, args.get("filters"))], "conv_transpose": [(*window, args.get("filters"),
+                                                                                       channels)],
+              "depthwise": [(*window, channels, multiplier)],
+              "separable": [(*window, channels, multiplier), (*(1,) * rank, channels * multiplier, args.get("filters"))]}
+    weights = [jnp.asarray(rng.standard_normal(shape) * 0.1, dtype) for shape in shapes[kind]]
+    return x, tuple(weights) if kind == "separable" else weights[0]
 
 
 def forward_backward(f):

@@ -30,6 +30,7 @@ import numpy as np
 from jax import lax
 
 from ._banded import BandedRows, uses_band
+from ._channelwise import Channelwise, uses_channelwise
 from ._geometry import ConvGeometry, Pads, dilated_extent, window_offsets
 from ._im2col import Im2col, sum_dtype
 from ._plan import Plan, Tactics, on_each_platform
@@ -57,7 +58,9 @@ def _forward(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, *, pads: P
     padded, work = _sure(padded, geometry)
     finish = functools.partial(_finish, bias=bias, out_dtype=kernel.dtype)
     shapes = (padded.shape, kernel.shape, work)
-    if not uses_band(*shapes, tactics.band_max_weights):
+    if uses_channelwise(*shapes, tactics.max_unrolled_taps):
+        out = finish(Channelwise(*shapes).forward(padded, operand_kernel))
+    elif not uses_band(*shapes, tactics.band_max_weights):
         out = Im2col(*shapes, padded.dtype.itemsize, tactics).forward(padded, operand_kernel, finish)
     else:
         # A small image's sums leave the branch in memory anyway; the bias joins them
@@ -89,7 +92,9 @@ def _backward(x: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, pads: Pad
         out_grad = lax.pad(out_grad, jnp.zeros((), out_grad.dtype), [
             (0, 0, 0), *((0, w - n, 0) for w, n in zip(work.out_spatial, geometry.out_spatial)), (0, 0, 0)])
     shapes = (padded.shape, kernel.shape, work)
-    if not uses_band(*shapes, tactics.band_max_weights):
+    if uses_channelwise(*shapes, tactics.max_unrolled_taps):
+        padded_grad, kernel_grad = Channelwise(*shapes).backward(padded, operand_kernel, out_grad)
+    elif not uses_band(*shapes, tactics.band_max_weights):
         padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(
             padded, operand_kernel, out_grad, wants=wants)
     else:

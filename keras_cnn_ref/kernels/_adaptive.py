@@ -12,14 +12,13 @@ the next. When `n` divides `size` the windows are one strided pool.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._geometry import is_static, normalize_data_format, spatial_axes, spatial_rank
+from ._geometry import is_static, normalize_data_format, ntuple, spatial_axes, spatial_rank
 from ._pool import average_pool, max_pool
 
 
@@ -51,7 +50,7 @@ def adaptive_pool(x: jax.Array, output_size: int | Sequence[int], pool: Callable
     x = jnp.asarray(x)
     data_format = normalize_data_format(data_format)
     axes = spatial_axes(x.ndim, data_format)
-    sizes = _output_size(output_size, spatial_rank(x))
+    sizes = ntuple(output_size, spatial_rank(x), "output_size")
     if not is_static([x.shape[axis] for axis in axes]):
         raise ValueError(f"Adaptive pooling needs known spatial sizes. Received: x.shape={tuple(x.shape)}")
     for axis, n in zip(axes, sizes):
@@ -81,12 +80,3 @@ def _pool_axis(x: jax.Array, axis: int, n: int, pool: Callable[..., jax.Array], 
         pooled.append(sliding(small + 1, 1))  # (..., size - small, ...)
     picks = np.where(big, starts + size - small + 1, starts)
     return jnp.take(jnp.concatenate(pooled, axis=axis), jnp.asarray(picks, np.int32), axis=axis)
-
-
-def _output_size(value: int | Sequence[int], rank: int) -> tuple[int, ...]:
-    values = (value,) * rank if isinstance(value, numbers.Integral) else tuple(value) if isinstance(
-        value, Sequence) and not isinstance(value, str) else ()
-    if len(values) != rank or not all(isinstance(v, numbers.Integral) and v > 0 for v in values):
-        raise ValueError(f"`output_size` must be a positive int or a tuple of {rank} positive ints. "
-                         f"Received: output_size={value!r}")
-    return tuple(int(v) for v in values)

@@ -35,6 +35,7 @@ from ._geometry import ConvGeometry, Pads, dilated_extent, window_offsets
 from ._im2col import Im2col, sum_dtype
 from ._plan import Plan, Tactics, on_each_platform
 from ._taps import sure_outputs
+from ._winograd import Winograd, uses_winograd
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
@@ -60,6 +61,10 @@ def _forward(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, *, pads: P
     shapes = (padded.shape, kernel.shape, work)
     if uses_channelwise(*shapes, tactics.max_unrolled_taps):
         out = finish(Channelwise(*shapes).forward(padded, operand_kernel))
+    elif uses_winograd(*shapes, tactics, padded.dtype):
+        minimal, taps = Winograd(*shapes, tactics), _TapLoop(*shapes)
+        out = lax.cond(_all_finite(padded, operand_kernel), functools.partial(minimal.forward, finish=finish),
+                       lambda padded, kernel: finish(taps.forward(padded, kernel)), padded, operand_kernel)
     elif not uses_band(*shapes, tactics.band_max_weights):
         out = Im2col(*shapes, padded.dtype.itemsize, tactics).forward(padded, operand_kernel, finish)
     else:
@@ -94,6 +99,11 @@ def _backward(x: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, pads: Pad
     shapes = (padded.shape, kernel.shape, work)
     if uses_channelwise(*shapes, tactics.max_unrolled_taps):
         padded_grad, kernel_grad = Channelwise(*shapes).backward(padded, operand_kernel, out_grad)
+    elif uses_winograd(*shapes, tactics, padded.dtype):
+        minimal, taps = Winograd(*shapes, tactics), _TapLoop(*shapes)
+        padded_grad, kernel_grad = lax.cond(
+            _all_finite(padded, operand_kernel, out_grad), functools.partial(minimal.backward, wants=wants),
+            functools.partial(taps.backward, wants=wants), padded, operand_kernel, out_grad)
     elif not uses_band(*shapes, tactics.band_max_weights):
         padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(
             padded, operand_kernel, out_grad, wants=wants)
@@ -208,20 +218,24 @@ def _broadcast_transpose(out_grad: jax.Array, bias: jax.Array) -> jax.Array:
     return jax.vjp(lambda b: jnp.broadcast_to(b, out_grad.shape), bias)[1](out_grad)[0]
 
 
-def _all_finite(x: jax.Array) -> jax.Array:
-    """Whether banded rows may take `x`: one Inf or NaN would spread along its row (see `BandedRows`)."""
-    return jnp.isfinite(x).all()
+def _all_finite(*operands: jax.Array) -> jax.Array:
+    """Whether banded rows or minimal filtering may take `operands`.
+
+    One Inf or NaN would spread along its row (`BandedRows`), or its tile (`Winograd`).
+    """
+    return jnp.stack([jnp.isfinite(x).all() for x in operands]).all()
 
 
 class _TapLoop:
-    """The band's fallback, one group: the correlation's definition, a tap per step of a `fori_loop`.
+    """The fallback of the band and of minimal filtering, one group: the correlation's definition, a tap per step.
 
     The forward pass adds each tap's strided window times the tap's weights;
     the input gradient adds the output gradient times them back where that
-    window was read. No operand meets a zero it should not, so an Inf or NaN
-    stays in its own windows. It runs slower than the band, but only on
-    non-finite data, and its one loop body costs XLA a fraction of im2col's
-    compile time, which every band layer's `lax.cond` pays (docs/performance.md).
+    window was read, and the kernel gradient contracts the two. No operand
+    meets a zero it should not, so an Inf or NaN stays in its own windows.
+    It runs slower, but only on non-finite data, and its one loop body costs
+    XLA a fraction of im2col's compile time, which every guarded layer's
+    `lax.cond` pays (docs/performance.md).
     """
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
@@ -235,11 +249,9 @@ class _TapLoop:
 
     def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
         taps, dtype = kernel.reshape(self.taps, *kernel.shape[-2:]), sum_dtype(padded)  # (T, C, F)
-        strides = (1, *self.geometry.strides, 1)
 
         def add_tap(t, sums):
-            span = lax.dynamic_slice(padded, self._start(t), self.window_shape, allow_negative_indices=False)
-            window = lax.slice(span, (0,) * span.ndim, span.shape, strides)  # (N, *O, C)
+            window = self._window(padded, t)  # (N, *O, C)
             weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
             return sums + lax.dot_general(window, weights, (((window.ndim - 1,), (0,)), ((), ())),
                                           preferred_element_type=dtype)
@@ -263,6 +275,29 @@ class _TapLoop:
 
         grad = lax.fori_loop(0, self.taps, add_tap, jnp.zeros(padded.shape, dtype))
         return grad.astype(padded.dtype)
+
+    def kernel_grad(self, padded: jax.Array, out_grad: jax.Array) -> jax.Array:
+        """`(*K, C, F)`, in `sum_dtype`: each tap's window contracted with the output gradient over the positions."""
+        positions = tuple(range(padded.ndim - 1))
+
+        def tap_grad(t, grads):
+            grad = lax.dot_general(self._window(padded, t), out_grad, ((positions, positions), ((), ())),
+                                   preferred_element_type=grads.dtype)  # (C, F)
+            return lax.dynamic_update_index_in_dim(grads, grad, t, 0)
+
+        grads = jnp.zeros((self.taps, padded.shape[-1], out_grad.shape[-1]), sum_dtype(padded))  # (T, C, F)
+        return lax.fori_loop(0, self.taps, tap_grad, grads).reshape(*self.geometry.window, *grads.shape[1:])
+
+    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *,
+                 wants: tuple[bool, bool]) -> tuple[jax.Array | None, jax.Array | None]:
+        """`input_grad` and `kernel_grad`, None for each one not in `wants`."""
+        return (self.input_grad(padded, kernel, out_grad) if wants[0] else None,
+                self.kernel_grad(padded, out_grad) if wants[1] else None)
+
+    def _window(self, padded: jax.Array, t: jax.Array) -> jax.Array:
+        """Tap `t`'s strided window, `(N, *O, C)`."""
+        span = lax.dynamic_slice(padded, self._start(t), self.window_shape, allow_negative_indices=False)
+        return lax.slice(span, (0,) * span.ndim, span.shape, (1, *self.geometry.strides, 1))
 
     def _start(self, t: jax.Array) -> jax.Array:
         """Where tap `t` starts reading: row `t` of `self.starts`."""

@@ -52,6 +52,8 @@ class Tactics(NamedTuple):
     band_max_weights: int = 2**16
     narrow_operands: bool = False
     max_unrolled_taps: int = 64
+    winograd_tile: int = 4
+    winograd_min_channels: int = 16
 
 
 # A CPU keeps columns in its caches (a few MiB), takes small images as banded
@@ -60,7 +62,7 @@ class Tactics(NamedTuple):
 # each step of a loop there is launches of its own, no band (its guard would
 # read a predicate back to the host), and 16-bit operands as they are.
 CPU = Tactics()
-ACCELERATOR = Tactics(chunk_bytes=2**30, band_max_weights=0, narrow_operands=True)
+ACCELERATOR = Tactics(chunk_bytes=2**30, band_max_weights=0, narrow_operands=True, winograd_tile=0)
 
 
 class Plan(NamedTuple):

@@ -38,8 +38,8 @@ def test_no_forbidden_op_is_named_in_the_package():
 
 
 def test_kernel_modules_import_jax_numpy_and_each_other_only():
-    allowed = {"jax", "numpy", "__future__", "functools", "itertools", "math", "numbers", "operator", "collections",
-               "typing"}
+    allowed = {"jax", "numpy", "__future__", "fractions", "functools", "itertools", "math", "numbers", "operator",
+               "collections", "typing"}
     for path in (PACKAGE / "kernels").glob("*.py"):
         tree = ast.parse(path.read_text())
         absolute = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
@@ -110,7 +110,7 @@ def test_traced_primitives_finds_a_window_op_nested_in_scan_jit_and_cond():
 
 
 DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._conv", "keras_cnn_ref.kernels._pool",
-                   "keras_cnn_ref.kernels._taps", "keras_cnn_ref.kernels._conv_transpose", "keras_cnn_ref.kernels._channelwise",
+                   "keras_cnn_ref.kernels._taps", "keras_cnn_ref.kernels._conv_transpose", "keras_cnn_ref.kernels._winograd", "keras_cnn_ref.kernels._channelwise",
                    "keras_cnn_ref.kernels._depthwise", "keras_cnn_ref.kernels._adaptive", "keras_cnn_ref._registry",
                    "keras_cnn_ref.layers._conv_transpose", "keras_cnn_ref.layers._depthwise",
                    *(["keras_cnn_ref.layers._adaptive"] if (3, 13) <= minor_version(keras.__version__) else []),
@@ -118,6 +118,7 @@ DOCTEST_MODULES = ["keras_cnn_ref.kernels._geometry", "keras_cnn_ref.kernels._co
                    "keras_cnn_ref.layers._conv", "keras_cnn_ref.layers._pool", "keras_cnn_ref.models",
                    "keras_cnn_ref.compare", "keras_cnn_ref.compat.report", "keras_cnn_ref.compat.harness",
                    "keras_cnn_ref.compat.suite", "keras_cnn_ref.compat.errors", "keras_cnn_ref.benchmark.timing",
+                   "keras_cnn_ref.benchmark.cases",
                    "keras_cnn_ref.layers._shapes", "keras_cnn_ref.layers._backend", "keras_cnn_ref.cli"]
 
 

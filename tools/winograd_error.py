@@ -14,7 +14,6 @@ output, the input gradient and the kernel gradient against
 from __future__ import annotations
 
 import argparse
-import itertools
 import pathlib
 import sys
 
@@ -66,10 +65,8 @@ def main() -> None:
         cases = [draw(rng, rank, taps) for _ in range(options.draws)]
         for name, tactics in PLANS.items():
             table = np.array([errors(case, tactics) for case in cases])  # (draws, 3)
-            cells = itertools.chain.from_iterable((f"{table[:, i].max():9.1e}", f"{np.median(table[:, i]):8.1e}")
-                                                  for i in range(3))
-            print(f"{rank:>4} {taps:>4} {name:>8}   " + "   ".join(" / ".join(pair) for pair in zip(*[iter(cells)] * 2)),
-                  flush=True)
+            cells = [f"{table[:, i].max():9.1e} / {np.median(table[:, i]):8.1e}" for i in range(3)]
+            print(f"{rank:>4} {taps:>4} {name:>8}   " + "   ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
+
 from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS
-from keras_cnn_ref.kernels._geometry import ntuple
+from keras_cnn_ref.kernels import CPU
+from keras_cnn_ref.kernels._geometry import ConvGeometry, ntuple
+from keras_cnn_ref.kernels._winograd import Winograd, uses_winograd
 
 MNIST_BATCH = 128
 VISION_BATCH = 32
@@ -124,3 +128,28 @@ def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
     if kind == "separable":
         return depthwise + 2 * batch * math.prod(out_spatial) * in_channels * multiplier * args["filters"]
     return 2 * batch * math.prod(out_spatial) * taps * in_channels // args.get("groups", 1) * args["filters"]
+
+
+def executed_share(case: dict, out_shape: tuple[int, ...]) -> float:
+    """The share of `conv_flops` that a CPU runs as products: below 1 where it takes minimal filtering.
+
+    >>> executed_share({"layer": "conv2d", "shape": (32, 56, 56, 64), "dtype": "float32",
+    ...                 "args": {"filters": 64, "kernel_size": 3, "padding": "same"}}, (32, 56, 56, 64))
+    0.25
+    """
+    args, rank = case["args"], len(case["shape"]) - 2
+    window, strides, dilation = (ntuple(args.get(name, 1), rank, name) for name in ("kernel_size", "strides",
+                                                                                      "dilation_rate"))
+    if LAYERS[case["layer"]].kind != "conv" or set(strides) != {1}:
+        return 1.0
+    channels_first = args.get("data_format") == "channels_first"
+    in_channels = case["shape"][1] if channels_first else case["shape"][-1]
+    out_spatial = tuple(out_shape[2:] if channels_first else out_shape[1:-1])
+    padded = (out_shape[0], *(o + (k - 1) * d for o, k, d in zip(out_spatial, window, dilation)), in_channels)
+    kernel_shape = (*window, in_channels // args.get("groups", 1), args["filters"])
+    geometry = ConvGeometry(window, strides, dilation, args.get("groups", 1), out_spatial)
+    if not uses_winograd(padded, kernel_shape, geometry, CPU, jnp.dtype(jnp.float32)):
+        return 1.0
+    plan = Winograd(padded, kernel_shape, geometry, CPU)
+    products = plan.output_matrix.shape[1] * math.prod(t * d for t, d in zip(plan.tiles, dilation))
+    return products / (math.prod(out_spatial) * math.prod(window))

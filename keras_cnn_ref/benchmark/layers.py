@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from keras_cnn_ref import layers
-from keras_cnn_ref.benchmark.cases import conv_flops
+from keras_cnn_ref.benchmark.cases import conv_flops, executed_share
 from keras_cnn_ref.benchmark.report import STAGES
 from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
 from keras_cnn_ref._registry import available
@@ -57,7 +57,8 @@ def measure_layer_case(case: dict, rounds: int) -> dict:
     samples = interleaved_samples(contenders, rounds)
     median_s = medians(samples)
     flops = conv_flops(case, out_shape)
-    result = {"id": case["id"], "dtype": case["dtype"], "layer": case["layer"], "shape": list(case["shape"])}
+    result = {"id": case["id"], "dtype": case["dtype"], "layer": case["layer"], "shape": list(case["shape"]),
+              "executed_share": executed_share(case, out_shape) if flops else None}
     for stage, stage_flops in zip(STAGES, (flops, 3 * flops)):
         ours_s, builtin_s = median_s[f"ours/{stage}"], median_s[f"builtin/{stage}"]
         speedup = paired_speedup(samples[f"builtin/{stage}"], samples[f"ours/{stage}"])

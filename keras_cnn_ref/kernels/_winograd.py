@@ -113,26 +113,29 @@ def uses_winograd(padded_shape: Sequence[int], kernel_shape: Sequence[int], geom
 class Winograd:
     """One correlation, `(N, *Sp, C) x (*K, C, F) -> (N, *O, F)` over a padded input, by minimal filtering.
 
-    The batch (dilated kernels' phases included) goes a chunk of images at a
-    time, each chunk's transformed input within `tactics.chunk_bytes`.
+    A dilated axis keeps its phases in place: its length is read as `(n,
+    dilation)`, and the tiles run along `n`, so each phase is an undilated
+    correlation of every `dilation`-th input and nothing moves. The batch
+    goes a chunk of images at a time, each chunk's transformed input and
+    products within `tactics.chunk_bytes`.
     """
 
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
                  tactics: Tactics):
         self.geometry, self.rank, self.tile = geometry, len(geometry.window), tactics.winograd_tile
-        batch, *spatial, channels = padded_shape
-        # Each dilated axis splits into `dilation` phases, of `ceil(P / dilation)` inputs each.
-        self.phase_in = tuple(-(-p // d) for p, d in zip(spatial, geometry.dilation))
-        phase_out = (p - r + 1 for p, r in zip(self.phase_in, geometry.window))
+        self.images, *spatial, channels = padded_shape
+        window, dilation = geometry.window, geometry.dilation
+        phase_out = (-(-p // d) - r + 1 for p, d, r in zip(spatial, dilation, window))  # each phase's outputs
         self.tiles = tuple(-(-o // self.tile) for o in phase_out)
-        self.images = batch * math.prod(geometry.dilation)
-        matrices = [minimal_filtering(self.tile, r) for r in geometry.window]
+        # What whole tiles of every phase read along each axis, `(n, dilation)`.
+        self.phased = tuple((t * self.tile + r - 1, d) for t, r, d in zip(self.tiles, window, dilation))
+        matrices = [minimal_filtering(self.tile, r) for r in window]
         self.input_rows = [bt.tolist() for bt, _, _ in matrices]  # B^T per axis, applied as additions
         # G and A^T of every axis at once (their Kronecker product): one small product each.
         self.kernel_matrix = functools.reduce(np.kron, [g for _, g, _ in matrices])  # (A, R)
         self.output_matrix = functools.reduce(np.kron, [at for _, _, at in matrices])  # (m^d, A)
-        self.alphas = tuple(self.tile + r - 1 for r in geometry.window)
-        self.image_bytes = math.prod(self.alphas) * math.prod(self.tiles) * (channels + kernel_shape[-1]) * 4
+        positions = math.prod(t * d for t, d in zip(self.tiles, dilation))  # tiles of all phases, one image
+        self.image_bytes = self.output_matrix.shape[1] * positions * (channels + kernel_shape[-1]) * 4
         self.chunk = max(b for b in range(1, self.images + 1) if self.images % b == 0
                          and b * self.image_bytes <= max(tactics.chunk_bytes, self.image_bytes))
 
@@ -140,24 +143,20 @@ class Winograd:
                 finish: Callable[[jax.Array], jax.Array] = lambda sums: sums) -> jax.Array:
         """The sums, `(N, *O, F)`, in `sum_dtype` (the transforms never round to a 16-bit float), through `finish`.
 
-        Without phases, each chunk's sums are cropped and finished (rounding,
-        bias) as they are laid out, while still in cache.
+        Each chunk's sums are cropped and finished (rounding, bias) as they
+        are laid out, while still in cache.
         """
         dtype = sum_dtype(padded)
         u = self._kernel_transform(kernel.astype(dtype))
-        phases = self._phases(padded.astype(dtype))
-        phased = math.prod(self.geometry.dilation) > 1
+        x = self._phases(padded.astype(dtype))
 
         def chunk_sums(chunk):
-            sums = self._products(chunk, u)
-            return sums if phased else finish(self._merge(sums))
+            return finish(self._crop(self._products(chunk, u)))
 
         if self.chunk == self.images:
-            out = chunk_sums(phases)
-        else:
-            out = lax.map(chunk_sums, phases.reshape(-1, self.chunk, *phases.shape[1:]))  # (chunks, b, ..., F)
-            out = out.reshape(-1, *out.shape[2:])
-        return finish(self._merge(out)) if phased else out
+            return chunk_sums(x)
+        out = lax.map(chunk_sums, x.reshape(-1, self.chunk, *x.shape[1:]))  # (N/b, b, *O, F)
+        return out.reshape(-1, *out.shape[2:])  # (N, *O, F)
 
     def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *,
                  wants: tuple[bool, bool] = (True, True)) -> tuple[jax.Array | None, jax.Array | None]:
@@ -169,79 +168,73 @@ class Winograd:
         wants_input, wants_kernel = wants
         dtype = sum_dtype(padded)
         u, kernel_transpose = jax.vjp(self._kernel_transform, kernel.astype(dtype))
-        phases = self._phases(padded.astype(dtype))
-        grads = jax.linear_transpose(self._merge, jax.ShapeDtypeStruct(
-            (self.images, *(t * self.tile for t in self.tiles), out_grad.shape[-1]), dtype))(
-            out_grad.astype(dtype))[0]  # (N * phases, *tiled out, F)
+        x = self._phases(padded.astype(dtype))
 
         def chunk_grads(u_grad, chunk):
-            phase, grad = chunk
-            tiles = (phase.shape[0], *self.tiles)  # (b, *t)
-            m_grad = jax.linear_transpose(lambda m: self._output_transform(m, tiles), jax.ShapeDtypeStruct(
-                (u.shape[0], math.prod(tiles), grad.shape[-1]), dtype))(grad)[0]  # (A, b * T, F)
-            phase_grad = None
+            x, grad = chunk
+            m = jax.ShapeDtypeStruct((u.shape[0], math.prod(self._tiles(x.shape[0])), u.shape[-1]), dtype)
+            m_grad = jax.linear_transpose(lambda m: self._crop(self._output_transform(m, x.shape[0])), m)(
+                grad.astype(dtype))[0]  # (A, b * T, F)
+            x_grad = None
             if wants_input:
                 v_grad = lax.dot_general(m_grad, u, (((2,), (2,)), ((0,), (0,))),
                                          preferred_element_type=dtype)  # (A, b * T, C)
-                phase_grad = jax.linear_transpose(self._input_transform, phase)(v_grad)[0]  # (b, *tiled, C)
+                x_grad = jax.linear_transpose(self._input_transform, x)(v_grad)[0]  # (b, *phased, C)
             if wants_kernel:
-                u_grad = u_grad + lax.dot_general(self._input_transform(phase), m_grad, (((1,), (1,)), ((0,), (0,))),
+                u_grad = u_grad + lax.dot_general(self._input_transform(x), m_grad, (((1,), (1,)), ((0,), (0,))),
                                                   preferred_element_type=dtype)  # (A, C, F)
-            return u_grad, phase_grad
+            return u_grad, x_grad
 
-        u_grad = jnp.zeros(u.shape, u.dtype) if wants_kernel else None
+        u_grad = jnp.zeros(u.shape, dtype) if wants_kernel else None
         if self.chunk == self.images:
-            u_grad, phases_grad = chunk_grads(u_grad, (phases, grads))
+            u_grad, x_grad = chunk_grads(u_grad, (x, out_grad))
         else:
-            chunks = (phases.reshape(-1, self.chunk, *phases.shape[1:]), grads.reshape(-1, self.chunk,
-                                                                                       *grads.shape[1:]))
-            u_grad, phases_grad = lax.scan(chunk_grads, u_grad, chunks)
-            phases_grad = None if phases_grad is None else phases_grad.reshape(phases.shape)
-        padded_grad = None if phases_grad is None else jax.linear_transpose(
-            self._phases, jax.ShapeDtypeStruct(padded.shape, dtype))(phases_grad)[0].astype(padded.dtype)
+            chunks = (x.reshape(-1, self.chunk, *x.shape[1:]), out_grad.reshape(-1, self.chunk, *out_grad.shape[1:]))
+            u_grad, x_grad = lax.scan(chunk_grads, u_grad, chunks)
+            x_grad = None if x_grad is None else x_grad.reshape(x.shape)
+        padded_grad = None if x_grad is None else jax.linear_transpose(
+            self._phases, jax.ShapeDtypeStruct(padded.shape, dtype))(x_grad)[0].astype(padded.dtype)
         return padded_grad, None if u_grad is None else kernel_transpose(u_grad)[0]
 
     def _phases(self, padded: jax.Array) -> jax.Array:
-        """`(N, *Sp, C) -> (N * phases, *tiled, C)`: each axis's phases moved to the batch, zeros up to whole tiles."""
-        alpha_steps = (t * self.tile + r - 1 for t, r in zip(self.tiles, self.geometry.window))
-        lengths = [n * d for n, d in zip(alpha_steps, self.geometry.dilation)]
+        """`(N, *Sp, C) -> (N, n_1, [d_1], ..., C)`: zeros up to whole tiles, a dilated axis read as `(n, dilation)`."""
+        lengths = [n * d for n, d in self.phased]
         x = lax.pad(padded, jnp.zeros((), padded.dtype), [(0, 0, 0), *((0, n - p, 0) for n, p in zip(
-            lengths, padded.shape[1:-1])), (0, 0, 0)])  # (N, *d * tiled, C)
-        for axis, d in enumerate(self.geometry.dilation, start=1):
-            if d > 1:
-                x = x.reshape(*x.shape[:axis], -1, d, *x.shape[axis + 1:])  # (..., n, d, ...)
-                x = jnp.moveaxis(x, axis + 1, 0).reshape(-1, *x.shape[1:axis + 1], *x.shape[axis + 2:])  # (d*N, ...)
-        return x
+            lengths, padded.shape[1:-1])), (0, 0, 0)])
+        return x.reshape(x.shape[0], *_dilated(self.phased), x.shape[-1])
 
-    def _merge(self, out: jax.Array) -> jax.Array:
-        """`(N * phases, *tiled out, F) -> (N, *O, F)`: `_phases` undone on the outputs, and cropped."""
-        for axis, d in reversed(list(enumerate(self.geometry.dilation, start=1))):
-            if d > 1:
-                x = out.reshape(d, -1, *out.shape[1:])  # (d, N', ..., n, ...)
-                x = jnp.moveaxis(x, 0, axis + 1)  # (N', ..., n, d, ...)
-                out = x.reshape(*x.shape[:axis], -1, *x.shape[axis + 2:])  # (N', ..., n * d, ...)
+    def _tiles(self, images: int) -> tuple[int, ...]:
+        """`(b, t_1, [d_1], ...)`: the tiles of every phase, in the order the outputs interleave them."""
+        return (images, *_dilated((t, d) for t, (_, d) in zip(self.tiles, self.phased)))
+
+    def _crop(self, out: jax.Array) -> jax.Array:
+        """The outputs past the real ones, that whole tiles computed, dropped."""
         return lax.slice(out, (0,) * out.ndim, (out.shape[0], *self.geometry.out_spatial, out.shape[-1]))
 
     def _products(self, x: jax.Array, u: jax.Array) -> jax.Array:
-        """`(b, *tiled, C) x (A, C, F) -> (b, *tiled out, F)`: transform, one batched product, transform back."""
+        """`(b, n_1, [d_1], ..., C) x (A, C, F) -> (b, *tiled out, F)`: transform, one batched product, transform back."""
         m = lax.dot_general(self._input_transform(x), u, (((2,), (1,)), ((0,), (0,))),
                             preferred_element_type=x.dtype)  # (A, b * T, F)
-        return self._output_transform(m, (x.shape[0], *self.tiles))
+        return self._output_transform(m, x.shape[0])
 
     def _input_transform(self, x: jax.Array) -> jax.Array:
-        """`(b, *tiled, C) -> (A, b * T, C)`: `B^T d` along each axis, as additions of strided slices."""
+        """`(b, n_1, [d_1], ..., C) -> (A, b * T, C)`: `B^T d` along each axis, as additions of strided slices."""
         v = x
-        for rows in reversed(self.input_rows):  # each axis's alpha values go first: the axis is always `rank`
-            v = _transform(v, rows, self.rank, self.tile)
-        return v.reshape(math.prod(self.alphas), -1, v.shape[-1])  # (A, b * T, C)
+        for axis in reversed(range(self.rank)):  # its alpha values go first: `rank` axes before its `n`, and the d's
+            phase_axes = sum(d > 1 for _, d in self.phased[:axis])
+            v = _transform(v, self.input_rows[axis], self.rank + phase_axes, self.tile)
+        return v.reshape(self.output_matrix.shape[1], -1, v.shape[-1])  # (A, b * T, C)
 
-    def _output_transform(self, m: jax.Array, tiles: tuple[int, ...]) -> jax.Array:
-        """`(A, b * T, F) -> (b, *tiled out, F)`: `A^T M` along every axis at once, then each tile's outputs in place."""
+    def _output_transform(self, m: jax.Array, images: int) -> jax.Array:
+        """`(A, b * T, F) -> (b, *tiled out, F)`: `A^T M` along every axis at once, each tile's outputs in place."""
         y = _exact_dot(self.output_matrix, m)  # (m^d, b * T, F)
-        y = y.reshape(*(self.tile,) * self.rank, *tiles, -1)  # (*m, b, *t, F)
-        order = (self.rank, *(a for i in range(self.rank) for a in (self.rank + 1 + i, i)), y.ndim - 1)
-        y = y.transpose(order)  # (b, t_1, m, t_2, m, ..., F)
-        return y.reshape(tiles[0], *(t * self.tile for t in tiles[1:]), -1)  # (b, *tiled out, F)
+        y = y.reshape(*(self.tile,) * self.rank, *self._tiles(images), -1)  # (*m, b, t_1, [d_1], ..., F)
+        order, tile_axis = [self.rank], self.rank + 1
+        for axis, (_, d) in enumerate(self.phased):
+            order += [tile_axis, axis, tile_axis + 1][:3 if d > 1 else 2]
+            tile_axis += 1 + (d > 1)
+        y = y.transpose(*order, y.ndim - 1)  # (b, t_1, m, [d_1], ..., F)
+        return y.reshape(images, *(t * self.tile * d for t, (_, d) in zip(self.tiles, self.phased)), -1)
 
     def _kernel_transform(self, kernel: jax.Array) -> jax.Array:
         """`(*K, C, F) -> (A, C, F)`: `G g` along each axis."""
@@ -253,6 +246,11 @@ def _exact_dot(matrix: np.ndarray, x: jax.Array) -> jax.Array:
     """`matrix @ x` over `x`'s first axis, in `x`'s dtype, at full precision on every platform."""
     return lax.dot_general(jnp.asarray(matrix, x.dtype), x, (((1,), (0,)), ((), ())),
                            precision=lax.Precision.HIGHEST, preferred_element_type=x.dtype)
+
+
+def _dilated(pairs) -> list[int]:
+    """`(n, d)` pairs flattened, each `d` of 1 left out."""
+    return [size for n, d in pairs for size in ((n, d) if d > 1 else (n,))]
 
 
 def _transform(x: jax.Array, matrix: Sequence[Sequence[float]], axis: int, step: int) -> jax.Array:

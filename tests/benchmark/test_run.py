@@ -80,9 +80,12 @@ def test_geometric_mean():
 
 def test_peak_fraction_uses_the_higher_peak_reading(tiny_results):
     yardstick = {**tiny_results["layers"][0], "id": report.PEAK_CASE, "dtype": "float32"}
-    yardstick["forward_backward"] = {**yardstick["forward_backward"], "ours_gflops": 50.0}
+    yardstick["forward_backward"] = {**yardstick["forward_backward"], "ours_gflops": 60.0}
+    yardstick["executed_share"] = 0.25  # minimal filtering F(4, 3): 36 products for 16 outputs of 9 taps
     results = {**tiny_results, "layers": [yardstick], "matmul_peak_gflops": 80.0, "matmul_peak_gflops_after": 100.0}
     summary = report.summarize(results)
-    assert summary["matmul_peak_gflops"] == 100.0 and summary["peak_fraction"] == pytest.approx(0.5)
-    assert "runs at 50% of the matmul peak" in report.to_markdown({**results, "summary": summary})
+    assert summary["matmul_peak_gflops"] == 100.0 and summary["peak_fraction"] == pytest.approx(0.6)
+    assert summary["peak_fraction_executed"] == pytest.approx(0.15)
+    markdown = report.to_markdown({**results, "summary": summary})
+    assert "runs at 60% of the matmul peak" in markdown and "25% of those by minimal filtering, at 15%" in markdown
     assert tiny_results["summary"]["peak_fraction"] is None  # no yardstick case in the tiny run

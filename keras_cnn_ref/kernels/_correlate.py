@@ -10,11 +10,13 @@ added back where each tap's window was read. Columns are built a tile at a
 time (a few images, or a band of one image's rows) and a block of taps at a
 time, so the copy stays a few MiB whatever the sizes.
 
-Where the tactics allow (a CPU's do), small images with few channels run
-as banded rows instead (`_banded.py`).
-The band's zeros meet the data in two products, the forward pass's and the
-input gradient's; each falls back to a loop over the taps (`_TapLoop`,
-the correlation's definition) when its operand holds an Inf or NaN.
+Where the tactics allow (a CPU's do), thick stride-1 kernels of 3 taps
+run by minimal filtering instead (`_winograd.py`: fewer multiplications),
+and small images with few channels as banded rows (`_banded.py`). The
+band's zeros meet the data in two products, the forward pass's and the
+input gradient's, and minimal filtering's transforms mix a tile's values;
+each falls back to a loop over the taps (`_TapLoop`, the correlation's
+definition) when an operand it mixes holds an Inf or NaN.
 docs/performance.md records what else was measured and why these won.
 """
 

@@ -60,7 +60,8 @@ class Tactics(NamedTuple):
 # rows and widens 16-bit floats, which it has no fast products for. An
 # accelerator (GPU, TPU) takes a whole batch's columns in one launch, since
 # each step of a loop there is launches of its own, no band (its guard would
-# read a predicate back to the host), and 16-bit operands as they are.
+# read a predicate back to the host), 16-bit operands as they are, and no
+# minimal filtering, which no GPU has measured yet.
 CPU = Tactics()
 ACCELERATOR = Tactics(chunk_bytes=2**30, band_max_weights=0, narrow_operands=True, winograd_tile=0)
 

@@ -13,7 +13,7 @@ import math
 import jax.numpy as jnp
 
 from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS
-from keras_cnn_ref.kernels import CPU
+from keras_cnn_ref.kernels import CPU, Tactics
 from keras_cnn_ref.kernels._geometry import ConvGeometry, ntuple
 from keras_cnn_ref.kernels._winograd import Winograd, uses_winograd
 
@@ -130,12 +130,13 @@ def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
     return 2 * batch * math.prod(out_spatial) * taps * in_channels // args.get("groups", 1) * args["filters"]
 
 
-def executed_share(case: dict, out_shape: tuple[int, ...]) -> float:
-    """The share of `conv_flops` that a CPU runs as products: below 1 where it takes minimal filtering.
+def executed_share(case: dict, out_shape: tuple[int, ...], tactics: Tactics = CPU) -> float:
+    """The share of `conv_flops` that a CPU with `tactics` runs as products: below 1 under minimal filtering.
 
-    >>> executed_share({"layer": "conv2d", "shape": (32, 56, 56, 64), "dtype": "float32",
-    ...                 "args": {"filters": 64, "kernel_size": 3, "padding": "same"}}, (32, 56, 56, 64))
-    0.25
+    >>> case = {"layer": "conv2d", "shape": (32, 56, 56, 64), "args": {"filters": 64, "kernel_size": 3,
+    ...                                                                 "padding": "same"}}
+    >>> executed_share(case, (32, 56, 56, 64)), executed_share(case, (32, 56, 56, 64), CPU._replace(winograd_tile=4))
+    (1.0, 0.25)
     """
     args, rank = case["args"], len(case["shape"]) - 2
     window, strides, dilation = (ntuple(args.get(name, 1), rank, name) for name in ("kernel_size", "strides",
@@ -148,8 +149,8 @@ def executed_share(case: dict, out_shape: tuple[int, ...]) -> float:
     padded = (out_shape[0], *(o + (k - 1) * d for o, k, d in zip(out_spatial, window, dilation)), in_channels)
     kernel_shape = (*window, in_channels // args.get("groups", 1), args["filters"])
     geometry = ConvGeometry(window, strides, dilation, args.get("groups", 1), out_spatial)
-    if not uses_winograd(padded, kernel_shape, geometry, CPU, jnp.dtype(jnp.float32)):
+    if not uses_winograd(padded, kernel_shape, geometry, tactics, jnp.dtype(jnp.float32)):
         return 1.0
-    plan = Winograd(padded, kernel_shape, geometry, CPU)
+    plan = Winograd(padded, kernel_shape, geometry, tactics)
     products = plan.output_matrix.shape[1] * math.prod(t * d for t, d in zip(plan.tiles, dilation))
     return products / (math.prod(out_spatial) * math.prod(window))

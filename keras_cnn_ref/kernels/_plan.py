@@ -52,7 +52,7 @@ class Tactics(NamedTuple):
     band_max_weights: int = 2**16
     narrow_operands: bool = False
     max_unrolled_taps: int = 64
-    winograd_tile: int = 4
+    winograd_tile: int = 0
     winograd_min_channels: int = 16
 
 
@@ -60,10 +60,10 @@ class Tactics(NamedTuple):
 # rows and widens 16-bit floats, which it has no fast products for. An
 # accelerator (GPU, TPU) takes a whole batch's columns in one launch, since
 # each step of a loop there is launches of its own, no band (its guard would
-# read a predicate back to the host), 16-bit operands as they are, and no
-# minimal filtering, which no GPU has measured yet.
+# read a predicate back to the host), and 16-bit operands as they are.
+# Neither takes minimal filtering unless asked (`Tactics.winograd_tile`).
 CPU = Tactics()
-ACCELERATOR = Tactics(chunk_bytes=2**30, band_max_weights=0, narrow_operands=True, winograd_tile=0)
+ACCELERATOR = Tactics(chunk_bytes=2**30, band_max_weights=0, narrow_operands=True)
 
 
 class Plan(NamedTuple):

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._geometry import ConvGeometry, is_static
+from ._geometry import ConvGeometry, is_static, window_offsets
 from ._im2col import sum_dtype
 from ._plan import Tactics
 
@@ -98,7 +98,7 @@ def uses_winograd(padded_shape: Sequence[int], kernel_shape: Sequence[int], geom
     `Tactics.chunk_bytes` four times over to im2col's flat memory.
 
     >>> uses_winograd((32, 30, 30, 128), (3, 3, 128, 128), ConvGeometry((3, 3), (1, 1), (1, 1), 1, (28, 28)),
-    ...               Tactics(), jnp.float32)
+    ...               Tactics(winograd_tile=4), jnp.float32)
     True
     """
     rank, taps = len(geometry.window), set(geometry.window)
@@ -144,14 +144,17 @@ class Winograd:
         """The sums, `(N, *O, F)`, in `sum_dtype` (the transforms never round to a 16-bit float), through `finish`.
 
         Each chunk's sums are cropped and finished (rounding, bias) as they
-        are laid out, while still in cache.
+        are laid out, while still in cache. An output whose window reads
+        only zeros is exactly zero, as a direct sum's is (`_any_in_windows`).
         """
         dtype = sum_dtype(padded)
         u = self._kernel_transform(kernel.astype(dtype))
         x = self._phases(padded.astype(dtype))
 
         def chunk_sums(chunk):
-            return finish(self._crop(self._products(chunk, u)))
+            read = (chunk != 0).any(-1).reshape(chunk.shape[0], *(n * d for n, d in self.phased))  # (b, *tiled)
+            sums = jnp.where(_any_in_windows(read, self.geometry)[..., None], self._crop(self._products(chunk, u)), 0)
+            return finish(sums)
 
         if self.chunk == self.images:
             return chunk_sums(x)
@@ -180,6 +183,11 @@ class Winograd:
                 v_grad = lax.dot_general(m_grad, u, (((2,), (2,)), ((0,), (0,))),
                                          preferred_element_type=dtype)  # (A, b * T, C)
                 x_grad = jax.linear_transpose(self._input_transform, x)(v_grad)[0]  # (b, *phased, C)
+                # Where no window reads a nonzero gradient, exactly zero (a transposed convolution's forward pass).
+                sent = _any_in_windows((grad != 0).any(-1), self.geometry, adjoint=True)  # (b, *Sp)
+                lengths = [n * d for n, d in self.phased]
+                sent = lax.pad(sent, False, [(0, 0, 0), *((0, n - p, 0) for n, p in zip(lengths, sent.shape[1:]))])
+                x_grad = jnp.where(sent.reshape(x.shape[:-1])[..., None], x_grad, 0)
             if wants_kernel:
                 u_grad = u_grad + lax.dot_general(self._input_transform(x), m_grad, (((1,), (1,)), ((0,), (0,))),
                                                   preferred_element_type=dtype)  # (A, C, F)
@@ -246,6 +254,28 @@ def _exact_dot(matrix: np.ndarray, x: jax.Array) -> jax.Array:
     """`matrix @ x` over `x`'s first axis, in `x`'s dtype, at full precision on every platform."""
     return lax.dot_general(jnp.asarray(matrix, x.dtype), x, (((1,), (0,)), ((), ())),
                            precision=lax.Precision.HIGHEST, preferred_element_type=x.dtype)
+
+
+def _any_in_windows(nonzero: jax.Array, geometry: ConvGeometry, adjoint: bool = False) -> jax.Array:
+    """`(b, *Sp) -> (b, *O)`: whether each output's window reads a True of `nonzero`; or, `adjoint`,
+    `(b, *O) -> (b, *Sp)`: whether a True output reads each input.
+
+    Where every value a window reads is zero, a direct sum is exactly zero,
+    while a transform leaves the round-off of its tile's other values
+    there. A ReLU after it would see +-1e-9 for 0, and its gradient, a max
+    pool's ties and a training run would part from built-in Keras's, so
+    minimal filtering sets those outputs to zero.
+    """
+    offsets = window_offsets(geometry.window, geometry.dilation)
+    extents = [(w - 1) * d for w, d in zip(geometry.window, geometry.dilation)]
+    if adjoint:
+        nonzero = lax.pad(nonzero, False, [(0, 0, 0), *((e, e, 0) for e in extents)])  # (b, *O + 2e)
+        sizes = [n - e for n, e in zip(nonzero.shape[1:], extents)]  # (b, *Sp)
+        offsets = [tuple(e - o for o, e in zip(offset, extents)) for offset in offsets]
+    else:
+        sizes = geometry.out_spatial
+    return functools.reduce(jnp.logical_or, [lax.slice(nonzero, (0, *offset), (nonzero.shape[0], *(
+        o + n for o, n in zip(offset, sizes)))) for offset in offsets])
 
 
 def _dilated(pairs) -> list[int]:

@@ -21,13 +21,13 @@ DEVICES = 8
 CASES = {
     "band": ((64, 28, 28, 1), (3, 3, 1, 4), {}, CPU),
     "im2col-chunked": ((64, 13, 13, 32), (3, 3, 32, 64), {"padding": "same"},
-                       CPU._replace(chunk_bytes=2 * 13 * 13 * 9 * 32 * 4, winograd_tile=0)),  # two images' columns a step
+                       CPU._replace(chunk_bytes=2 * 13 * 13 * 9 * 32 * 4)),  # two images' columns a step
     "grouped": ((64, 9, 9, 8), (3, 3, 4, 8), {"groups": 2, "strides": 2}, CPU),
     "1d": ((64, 50, 16), (5, 16, 8), {"dilation_rate": 2}, CPU),
     "3d-channels-first": ((16, 4, 6, 8, 8), (3, 3, 3, 4, 8), {"data_format": "channels_first"}, CPU),
     "winograd-chunked": ((64, 14, 14, 16), (3, 3, 16, 16), {"padding": "same"},
-                         CPU._replace(chunk_bytes=2 * 36 * 16 * (16 + 16) * 4)),  # two images' tiles a step
-    "winograd-1d-dilated": ((64, 50, 16), (5, 16, 16), {"dilation_rate": 2}, CPU),
+                         CPU._replace(chunk_bytes=2 * 36 * 16 * (16 + 16) * 4, winograd_tile=4)),  # two images a step
+    "winograd-1d-dilated": ((64, 50, 16), (5, 16, 16), {"dilation_rate": 2}, CPU._replace(winograd_tile=4)),
     "transposed": ((64, 7, 7, 8), (3, 3, 4, 8), {"strides": 2, "padding": "same"}, CPU),  # kernel (*K, F, C)
     "transposed-im2col": ((16, 14, 14, 32), (3, 3, 16, 32), {"strides": 2, "output_padding": 1}, CPU),
 }

@@ -61,7 +61,7 @@ def _draw(rng, case):
 # The shape-based choice, then each strategy forced: im2col (no band, no minimal filtering), or the band
 # wherever groups == 1 (minimal filtering's own are in test_winograd.py).
 # Forced strategies hold on every platform, so a jaxpr holds one plan, not one per platform.
-PLANS = {"chosen": Plan(), "im2col": Plan(*(CPU._replace(band_max_weights=0, winograd_tile=0),) * 2),
+PLANS = {"chosen": Plan(), "im2col": Plan(*(CPU._replace(band_max_weights=0),) * 2),
          "band": Plan(*(CPU._replace(band_max_weights=2**62),) * 2)}
 # The band's fallback, taken as if every operand held an Inf or NaN (`tap_loop`). The guard is patched
 # while JAX traces, so this plan is used by no other test: its traces are never reused by them.

@@ -168,8 +168,11 @@ def test_a_non_finite_operand_falls_back_to_the_tap_loop_and_spreads_only_as_far
         assert compare(np.asarray(ours)[finite], theirs[finite], TOLERANCES["float32"]).ok
 
 
-def test_thick_stride_1_3x3_and_1d_layers_take_it_and_others_do_not():
-    def takes(padded, kernel, strides=1, dilation=1, groups=1, tactics=CPU, dtype=jnp.float32):
+WINOGRAD = CPU._replace(winograd_tile=4)  # opted in: the CPU's default tactics do not take it (`Tactics`)
+
+
+def test_thick_stride_1_3x3_and_1d_layers_take_it_when_asked_and_others_do_not():
+    def takes(padded, kernel, strides=1, dilation=1, groups=1, tactics=WINOGRAD, dtype=jnp.float32):
         rank = len(kernel) - 2
         out = tuple(p - (k - 1) * dilation for p, k in zip(padded[1:-1], kernel))
         geometry = ConvGeometry(kernel[:-2], (strides,) * rank, (dilation,) * rank, groups, out)
@@ -178,7 +181,8 @@ def test_thick_stride_1_3x3_and_1d_layers_take_it_and_others_do_not():
     assert takes((32, 30, 30, 128), (3, 3, 128, 128)) and takes((32, 58, 58, 64), (3, 3, 64, 64))
     assert takes((32, 1026, 64), (3, 64, 64)) and takes((32, 1032, 32), (5, 32, 32), dilation=2)
     assert takes((8, 18, 30, 30, 16), (3, 3, 3, 16, 32))
-    assert not takes((32, 30, 30, 128), (3, 3, 128, 128), tactics=ACCELERATOR)  # not measured there
+    assert not takes((32, 30, 30, 128), (3, 3, 128, 128), tactics=CPU)  # the default: exact ties (`Tactics`)
+    assert not takes((32, 30, 30, 128), (3, 3, 128, 128), tactics=ACCELERATOR)
     assert not takes((128, 15, 15, 4), (3, 3, 4, 8))  # the MNIST model's: too few channels, the band's
     assert not takes((32, 30, 30, 128), (3, 3, 128, 128), strides=2)
     assert not takes((32, 30, 30, 128), (3, 3, 64, 128), groups=2)
@@ -190,8 +194,24 @@ def test_thick_stride_1_3x3_and_1d_layers_take_it_and_others_do_not():
 
 def test_memory_stays_within_xla_s_at_a_large_batch():
     shapes = jax.ShapeDtypeStruct((64, 56, 56, 64), jnp.float32), jax.ShapeDtypeStruct((3, 3, 64, 64), jnp.float32)
-    f = lambda x, k: conv(x, k, padding="same")  # noqa: E731
+    f = lambda x, k: conv(x, k, padding="same", plan=Plan(WINOGRAD, WINOGRAD))  # noqa: E731
     assert takes_minimal_filtering(f, *shapes)
     ours, _ = _memory_and_compile_time(f, *shapes)
     xla, _ = _memory_and_compile_time(_xla, *shapes)
-    assert ours <= 1.25 * xla + 2 * CPU.chunk_bytes, (ours / MiB, xla / MiB)
+    assert ours <= 1.25 * xla + 2 * WINOGRAD.chunk_bytes, (ours / MiB, xla / MiB)
+
+
+@pytest.mark.parametrize("tile", TILES)
+def test_an_output_whose_window_reads_only_zeros_is_exactly_zero_as_a_direct_sum_s(tile, rng):
+    """A transform leaves its tile's round-off where the window is zero; a ReLU after it would see +-1e-9 for 0."""
+    x = rng.standard_normal((2, 12, 12, 8)).astype("float32")
+    x[:, :7, :7] = 0.0  # dead corners, as MNIST's borders and a ReLU's zeros give
+    kernel, cotangent = rng.standard_normal((3, 3, 8, 8)).astype("float32"), np.zeros((2, 12, 12, 8), "float32")
+    cotangent[:, 6:] = rng.standard_normal((2, 6, 12, 8))
+    out, vjp = jax.vjp(lambda a, b: conv(a, b, padding="same", plan=forced(tile)), x, kernel)
+    expected = reference.conv(x, kernel, (1, 1), "same")
+    np.testing.assert_array_equal(np.asarray(out) == 0, expected == 0)
+    assert (expected == 0).sum() == 2 * 6 * 6 * 8
+    x_grad = vjp(cotangent)[0]  # a transposed convolution's forward pass: the same rule
+    expected_grad = reference.conv_vjp(x, kernel, cotangent, (1, 1), "same")[0]
+    np.testing.assert_array_equal(np.asarray(x_grad) == 0, expected_grad == 0)

@@ -129,6 +129,7 @@ class Winograd:
         self.tiles = tuple(-(-o // self.tile) for o in phase_out)
         # What whole tiles of every phase read along each axis, `(n, dilation)`.
         self.phased = tuple((t * self.tile + r - 1, d) for t, r, d in zip(self.tiles, window, dilation))
+        self.lengths = tuple(n * d for n, d in self.phased)  # the padded input's, zeros up to whole tiles
         matrices = [minimal_filtering(self.tile, r) for r in window]
         self.input_rows = [bt.tolist() for bt, _, _ in matrices]  # B^T per axis, applied as additions
         # G and A^T of every axis at once (their Kronecker product): one small product each.
@@ -152,7 +153,7 @@ class Winograd:
         x = self._phases(padded.astype(dtype))
 
         def chunk_sums(chunk):
-            read = (chunk != 0).any(-1).reshape(chunk.shape[0], *(n * d for n, d in self.phased))  # (b, *tiled)
+            read = (chunk != 0).any(-1).reshape(chunk.shape[0], *self.lengths)  # (b, *tiled)
             sums = jnp.where(_any_in_windows(read, self.geometry)[..., None], self._crop(self._products(chunk, u)), 0)
             return finish(sums)
 
@@ -185,9 +186,7 @@ class Winograd:
                 x_grad = jax.linear_transpose(self._input_transform, x)(v_grad)[0]  # (b, *phased, C)
                 # Where no window reads a nonzero gradient, exactly zero (a transposed convolution's forward pass).
                 sent = _any_in_windows((grad != 0).any(-1), self.geometry, adjoint=True)  # (b, *Sp)
-                lengths = [n * d for n, d in self.phased]
-                sent = lax.pad(sent, False, [(0, 0, 0), *((0, n - p, 0) for n, p in zip(lengths, sent.shape[1:]))])
-                x_grad = jnp.where(sent.reshape(x.shape[:-1])[..., None], x_grad, 0)
+                x_grad = jnp.where(self._phases(sent[..., None]), x_grad, 0)  # (b, *phased, 1) against C
             if wants_kernel:
                 u_grad = u_grad + lax.dot_general(self._input_transform(x), m_grad, (((1,), (1,)), ((0,), (0,))),
                                                   preferred_element_type=dtype)  # (A, C, F)
@@ -206,9 +205,8 @@ class Winograd:
 
     def _phases(self, padded: jax.Array) -> jax.Array:
         """`(N, *Sp, C) -> (N, n_1, [d_1], ..., C)`: zeros up to whole tiles, a dilated axis read as `(n, dilation)`."""
-        lengths = [n * d for n, d in self.phased]
         x = lax.pad(padded, jnp.zeros((), padded.dtype), [(0, 0, 0), *((0, n - p, 0) for n, p in zip(
-            lengths, padded.shape[1:-1])), (0, 0, 0)])
+            self.lengths, padded.shape[1:-1])), (0, 0, 0)])
         return x.reshape(x.shape[0], *_dilated(self.phased), x.shape[-1])
 
     def _tiles(self, images: int) -> tuple[int, ...]:

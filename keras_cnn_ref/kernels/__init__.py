@@ -13,10 +13,11 @@ from ._conv import conv as conv
 from ._conv_transpose import conv_transpose as conv_transpose
 from ._depthwise import depthwise_conv as depthwise_conv
 from ._depthwise import separable_conv as separable_conv
+from ._plan import ACCELERATOR as ACCELERATOR
+from ._plan import CPU as CPU
+from ._plan import Algorithm as Algorithm
+from ._plan import Plan as Plan
+from ._plan import Tactics as Tactics
 from ._pool import average_pool as average_pool
 from ._pool import max_pool as max_pool
 from ._pool import pool as pool
-from ._plan import ACCELERATOR as ACCELERATOR
-from ._plan import CPU as CPU
-from ._plan import Plan as Plan
-from ._plan import Tactics as Tactics

@@ -28,8 +28,9 @@ from jax import lax
 from ._geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
 
 
-def uses_band(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
-              max_weights: int) -> bool:
+def uses_band(
+    padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry, max_weights: float
+) -> bool:
     """Whether a 2-D correlation with one group has a band of at most `max_weights` (`Tactics.band_max_weights`).
 
     >>> uses_band((128, 28, 28, 1), (3, 3, 1, 4), ConvGeometry((3, 3), (1, 1), (1, 1), 1, (26, 26)), 2**16)
@@ -98,8 +99,9 @@ class BandedRows:
         """Every kernel row's input rows, side by side: `(N*OH, KH*Wp*C)`."""
         batch, _, width, channels = self.padded_shape
         out_h = self.geometry.out_spatial[0]
-        rows = [tap_window(padded, offset, (batch, out_h, width, channels), self.row_strides)
-                for offset in self.row_offsets]  # each (N, OH, Wp, C)
+        rows = [
+            tap_window(padded, offset, (batch, out_h, width, channels), self.row_strides) for offset in self.row_offsets
+        ]  # each (N, OH, Wp, C)
         return jnp.stack(rows, axis=2).reshape(batch * out_h, -1)  # (N*OH, KH*Wp*C)
 
     def _band(self, kernel: jax.Array) -> jax.Array:
@@ -114,8 +116,9 @@ class BandedRows:
         width, out_w = self.padded_shape[2], self.geometry.out_spatial[1]
         extent = dilated_extent(kernel_w, self.dilation_w)
         zero = jnp.zeros((), kernel.dtype)
-        row = lax.pad(kernel, zero, [(0, 0, 0), (0, width + self.stride_w - extent, self.dilation_w - 1),
-                                     (0, 0, 0), (0, 0, 0)])  # (KH, Wp+s, C, F)
+        row = lax.pad(
+            kernel, zero, [(0, 0, 0), (0, width + self.stride_w - extent, self.dilation_w - 1), (0, 0, 0), (0, 0, 0)]
+        )  # (KH, Wp+s, C, F)
         repeated = lax.slice_in_dim(jnp.tile(row, (1, out_w, 1, 1)), 0, out_w * width, axis=1)  # (KH, OW*Wp, C, F)
         band = repeated.reshape(kernel_h, out_w, width, channels, filters)  # (KH, OW, Wp, C, F)
         return band.transpose(0, 2, 3, 1, 4).reshape(kernel_h * width * channels, -1)  # (KH*Wp*C, OW*F)

@@ -24,8 +24,9 @@ from ._geometry import ConvGeometry, tap_window, window_offsets
 from ._im2col import sum_dtype
 
 
-def uses_channelwise(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
-                     max_taps: int) -> bool:
+def uses_channelwise(
+    padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry, max_taps: float
+) -> bool:
     """Whether a correlation is depthwise (one input channel per group, two groups or more) with at most `max_taps` taps.
 
     One input channel alone is left to the band or im2col, which its filters keep busy.
@@ -53,8 +54,10 @@ class Channelwise:
     def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
         dtype = sum_dtype(padded)
         weights = self._weights(kernel).astype(dtype)  # (T, C, M)
-        sums = sum(self._window(padded, offset).astype(dtype)[..., None] * weights[t]  # (N, *O, C, M)
-                   for t, offset in enumerate(self.offsets))
+        sums = sum(
+            self._window(padded, offset).astype(dtype)[..., None] * weights[t]  # (N, *O, C, M)
+            for t, offset in enumerate(self.offsets)
+        )
         return sums.reshape(*sums.shape[:-2], -1)  # (N, *O, C*M)
 
     def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -74,8 +77,11 @@ class Channelwise:
         7x7 window on a 512x512x32 image; one at a time, 34 MiB.
         """
         starts = jnp.asarray(np.array(self.offsets, np.int32))  # (T, rank + 2)
-        extent = (self.padded_shape[0], *((n - 1) * s + 1 for n, s in zip(self.geometry.out_spatial,
-                                                                        self.geometry.strides)), self.channels)
+        extent = (
+            self.padded_shape[0],
+            *((n - 1) * s + 1 for n, s in zip(self.geometry.out_spatial, self.geometry.strides)),
+            self.channels,
+        )
         positions = tuple(range(grouped.ndim - 2))
 
         def add_tap(t, grads):
@@ -83,8 +89,9 @@ class Channelwise:
             window = lax.slice(span, (0,) * span.ndim, span.shape, self.strides)  # (N, *O, C)
             return lax.dynamic_update_index_in_dim(grads, (window[..., None] * grouped).sum(axis=positions), t, 0)
 
-        return lax.fori_loop(0, len(self.offsets), add_tap, jnp.zeros((len(self.offsets), *grouped.shape[-2:]),
-                                                                       grouped.dtype))
+        return lax.fori_loop(
+            0, len(self.offsets), add_tap, jnp.zeros((len(self.offsets), *grouped.shape[-2:]), grouped.dtype)
+        )
 
     def _input_grad(self, grouped: jax.Array, weights: jax.Array) -> jax.Array:
         """Each tap's weights times the output gradient, added back where the tap read: a correlation itself.
@@ -96,14 +103,19 @@ class Channelwise:
         """
         spatial = self.padded_shape[1:-1]
         extents = [(k - 1) * d + 1 for k, d in zip(self.geometry.window, self.geometry.dilation)]
-        spread = [(e - 1, size - (n - 1) * s - 1, s - 1) for e, size, n, s in
-                  zip(extents, spatial, self.geometry.out_spatial, self.geometry.strides)]
+        spread = [
+            (e - 1, size - (n - 1) * s - 1, s - 1)
+            for e, size, n, s in zip(extents, spatial, self.geometry.out_spatial, self.geometry.strides)
+        ]
         source = lax.pad(grouped, jnp.zeros((), grouped.dtype), [(0, 0, 0), *spread, (0, 0, 0), (0, 0, 0)])
         shape = (grouped.shape[0], *spatial, self.channels)  # (N, *Sp, C)
         starts = [(0, *(e - 1 - o for e, o in zip(extents, offset[1:-1])), 0) for offset in self.offsets]
         # One sum of T * M products, no reduction: XLA fuses it into one pass (a sum over M stored each product).
-        return sum(lax.slice(source[..., m], start, tuple(b + n for b, n in zip(start, shape))) * weights[t, :, m]
-                   for m in range(self.multiplier) for t, start in enumerate(starts))
+        return sum(
+            lax.slice(source[..., m], start, tuple(b + n for b, n in zip(start, shape))) * weights[t, :, m]
+            for m in range(self.multiplier)
+            for t, start in enumerate(starts)
+        )
 
     def _window(self, padded: jax.Array, offset: tuple[int, ...]) -> jax.Array:
         return tap_window(padded, offset, self.window_shape, self.strides)  # (N, *O, C)

@@ -31,18 +31,20 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._banded import BandedRows, uses_band
-from ._channelwise import Channelwise, uses_channelwise
+from ._banded import BandedRows
+from ._channelwise import Channelwise
+from ._choice import choose
 from ._geometry import ConvGeometry, Pads, dilated_extent, window_offsets
 from ._im2col import Im2col, sum_dtype
-from ._plan import Plan, Tactics, on_each_platform
+from ._plan import Algorithm, Plan, Tactics, on_each_platform
 from ._taps import sure_outputs
-from ._winograd import Winograd, uses_winograd
+from ._winograd import Winograd
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
-def correlate(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pads, geometry: ConvGeometry,
-              plan: Plan) -> jax.Array:
+def correlate(
+    x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pads, geometry: ConvGeometry, plan: Plan
+) -> jax.Array:
     """`(N, *S, C) x (*K, C/G, F) -> (N, *O, F)`: `x` padded by `pads` (edges only), in the kernel's dtype.
 
     The sums are rounded once to the kernel's dtype, and `bias` (`(F,)`, in
@@ -55,27 +57,39 @@ def correlate(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pad
     return on_each_platform(forward, plan, x, kernel, bias)
 
 
-def _forward(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, *, pads: Pads, geometry: ConvGeometry,
-             tactics: Tactics) -> jax.Array:
+def _forward(
+    x: jax.Array, kernel: jax.Array, bias: jax.Array | None, *, pads: Pads, geometry: ConvGeometry, tactics: Tactics
+) -> jax.Array:
     padded, operand_kernel = _operands(x, kernel, pads, tactics)
     padded, work = _sure(padded, geometry)
     finish = functools.partial(_finish, bias=bias, out_dtype=kernel.dtype)
     shapes = (padded.shape, kernel.shape, work)
-    if uses_channelwise(*shapes, tactics.max_unrolled_taps):
-        out = finish(Channelwise(*shapes).forward(padded, operand_kernel))
-    elif uses_winograd(*shapes, tactics, padded.dtype):
-        minimal, taps = Winograd(*shapes, tactics), _TapLoop(*shapes)
-        out = lax.cond(_all_finite(padded, operand_kernel), functools.partial(minimal.forward, finish=finish),
-                       lambda padded, kernel: finish(taps.forward(padded, kernel)), padded, operand_kernel)
-    elif not uses_band(*shapes, tactics.band_max_weights):
-        out = Im2col(*shapes, padded.dtype.itemsize, tactics).forward(padded, operand_kernel, finish)
-    else:
-        # A small image's sums leave the branch in memory anyway; the bias joins them
-        # after it, which keeps it out of both branches and their compile time.
-        band, taps = BandedRows(*shapes), _TapLoop(*shapes)
-        out = finish(lax.cond(_all_finite(padded), band.forward, taps.forward, padded, operand_kernel))
-    return out if work == geometry else lax.slice(out, (0,) * out.ndim, (out.shape[0], *geometry.out_spatial,
-                                                                          out.shape[-1]))
+    match choose(*shapes, tactics, padded.dtype).algorithm:
+        case Algorithm.CHANNELWISE:
+            out = finish(Channelwise(*shapes).forward(padded, operand_kernel))
+        case Algorithm.MINIMAL_FILTERING:
+            minimal, taps = Winograd(*shapes, tactics), _TapLoop(*shapes)
+            out = lax.cond(
+                _all_finite(padded, operand_kernel),
+                functools.partial(minimal.forward, finish=finish),
+                lambda padded, kernel: finish(taps.forward(padded, kernel)),
+                padded,
+                operand_kernel,
+            )
+        case Algorithm.BANDED_ROWS:
+            # A small image's sums leave the branch in memory anyway; the bias joins them
+            # after it, which keeps it out of both branches and their compile time.
+            band, taps = BandedRows(*shapes), _TapLoop(*shapes)
+            out = finish(lax.cond(_all_finite(padded), band.forward, taps.forward, padded, operand_kernel))
+        case Algorithm.TAP_LOOP:
+            out = finish(_TapLoop(*shapes).forward(padded, operand_kernel))
+        case _:  # Algorithm.IM2COL
+            out = Im2col(*shapes, padded.dtype.itemsize, tactics).forward(padded, operand_kernel, finish)
+    return (
+        out
+        if work == geometry
+        else lax.slice(out, (0,) * out.ndim, (out.shape[0], *geometry.out_spatial, out.shape[-1]))
+    )
 
 
 def _correlate_forward(x, kernel, bias, pads, geometry, plan):
@@ -89,31 +103,54 @@ def _correlate_backward(pads: Pads, geometry: ConvGeometry, plan: Plan, residual
     return *on_each_platform(backward, plan, x, kernel, out_grad), bias_grad
 
 
-def _backward(x: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, pads: Pads, geometry: ConvGeometry,
-              tactics: Tactics, wants: tuple[bool, bool] = (True, True)) -> tuple[jax.Array | None, jax.Array | None]:
+def _backward(
+    x: jax.Array,
+    kernel: jax.Array,
+    out_grad: jax.Array,
+    *,
+    pads: Pads,
+    geometry: ConvGeometry,
+    tactics: Tactics,
+    wants: tuple[bool, bool] = (True, True),
+) -> tuple[jax.Array | None, jax.Array | None]:
     """The input's and the kernel's gradients; None for each one not in `wants` (`Im2col.backward`)."""
     padded, operand_kernel = _operands(x, kernel, pads, tactics)
     padded, work = _sure(padded, geometry)
     out_grad = out_grad.astype(padded.dtype)  # the transpose of rounding to the kernel's dtype
     if work != geometry:  # the outputs past the real ones have a zero gradient
-        out_grad = lax.pad(out_grad, jnp.zeros((), out_grad.dtype), [
-            (0, 0, 0), *((0, w - n, 0) for w, n in zip(work.out_spatial, geometry.out_spatial)), (0, 0, 0)])
+        out_grad = lax.pad(
+            out_grad,
+            jnp.zeros((), out_grad.dtype),
+            [(0, 0, 0), *((0, w - n, 0) for w, n in zip(work.out_spatial, geometry.out_spatial)), (0, 0, 0)],
+        )
     shapes = (padded.shape, kernel.shape, work)
-    if uses_channelwise(*shapes, tactics.max_unrolled_taps):
-        padded_grad, kernel_grad = Channelwise(*shapes).backward(padded, operand_kernel, out_grad)
-    elif uses_winograd(*shapes, tactics, padded.dtype):
-        minimal, taps = Winograd(*shapes, tactics), _TapLoop(*shapes)
-        padded_grad, kernel_grad = lax.cond(
-            _all_finite(padded, operand_kernel, out_grad), functools.partial(minimal.backward, wants=wants),
-            functools.partial(taps.backward, wants=wants), padded, operand_kernel, out_grad)
-    elif not uses_band(*shapes, tactics.band_max_weights):
-        padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(
-            padded, operand_kernel, out_grad, wants=wants)
-    else:
-        band, taps = BandedRows(*shapes), _TapLoop(*shapes)
-        padded_grad = lax.cond(_all_finite(out_grad), band.input_grad, taps.input_grad, padded,
-                               operand_kernel, out_grad) if wants[0] else None
-        kernel_grad = band.kernel_grad(padded, out_grad) if wants[1] else None
+    match choose(*shapes, tactics, padded.dtype).algorithm:
+        case Algorithm.CHANNELWISE:
+            padded_grad, kernel_grad = Channelwise(*shapes).backward(padded, operand_kernel, out_grad)
+        case Algorithm.MINIMAL_FILTERING:
+            minimal, taps = Winograd(*shapes, tactics), _TapLoop(*shapes)
+            padded_grad, kernel_grad = lax.cond(
+                _all_finite(padded, operand_kernel, out_grad),
+                functools.partial(minimal.backward, wants=wants),
+                functools.partial(taps.backward, wants=wants),
+                padded,
+                operand_kernel,
+                out_grad,
+            )
+        case Algorithm.BANDED_ROWS:
+            band, taps = BandedRows(*shapes), _TapLoop(*shapes)
+            padded_grad = (
+                lax.cond(_all_finite(out_grad), band.input_grad, taps.input_grad, padded, operand_kernel, out_grad)
+                if wants[0]
+                else None
+            )
+            kernel_grad = band.kernel_grad(padded, out_grad) if wants[1] else None
+        case Algorithm.TAP_LOOP:
+            padded_grad, kernel_grad = _TapLoop(*shapes).backward(padded, operand_kernel, out_grad, wants=wants)
+        case _:  # Algorithm.IM2COL
+            padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(
+                padded, operand_kernel, out_grad, wants=wants
+            )
     if padded_grad is not None:
         unpadded = tuple(slice(before, before + size) for size, (before, _) in zip(x.shape, ((0, 0), *pads, (0, 0))))
         padded_grad = padded_grad[unpadded].astype(x.dtype)
@@ -134,8 +171,7 @@ correlate.defvjp(_correlate_forward, _correlate_backward)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
-def transposed_correlate(x: jax.Array, kernel: jax.Array, pads: Pads, geometry: ConvGeometry,
-                         plan: Plan) -> jax.Array:
+def transposed_correlate(x: jax.Array, kernel: jax.Array, pads: Pads, geometry: ConvGeometry, plan: Plan) -> jax.Array:
     """`(N, *I, C) x (*K, F, C) -> (N, *L, F)`: `correlate`'s transpose, `x` in the kernel's dtype.
 
     Each position of `x` sends its values times every tap's weights (the
@@ -151,10 +187,20 @@ def transposed_correlate(x: jax.Array, kernel: jax.Array, pads: Pads, geometry: 
 
 def _transpose(x: jax.Array, kernel: jax.Array, *, pads: Pads, geometry: ConvGeometry, tactics: Tactics) -> jax.Array:
     extents = map(dilated_extent, geometry.window, geometry.dilation)
-    span = (x.shape[0], *((n - 1) * s + e for n, s, e in zip(x.shape[1:-1], geometry.strides, extents)),
-            kernel.shape[-2])  # (N, *Q, F)
-    span_grad, _ = _backward(jnp.zeros(span, kernel.dtype), kernel, x, pads=_no_pads(geometry), geometry=geometry,
-                             tactics=tactics, wants=(True, False))
+    span = (
+        x.shape[0],
+        *((n - 1) * s + e for n, s, e in zip(x.shape[1:-1], geometry.strides, extents)),
+        kernel.shape[-2],
+    )  # (N, *Q, F)
+    span_grad, _ = _backward(
+        jnp.zeros(span, kernel.dtype),
+        kernel,
+        x,
+        pads=_no_pads(geometry),
+        geometry=geometry,
+        tactics=tactics,
+        wants=(True, False),
+    )
     return lax.pad(span_grad, jnp.zeros((), span_grad.dtype), [(0, 0, 0), *((*pad, 0) for pad in pads), (0, 0, 0)])
 
 
@@ -164,13 +210,17 @@ def _transposed_forward(x, kernel, pads, geometry, plan):
 
 def _transposed_backward(pads: Pads, geometry: ConvGeometry, plan: Plan, residuals, out_grad: jax.Array):
     x, kernel = residuals
-    span_grad = lax.pad(out_grad, jnp.zeros((), out_grad.dtype),
-                        [(0, 0, 0), *((-before, -after, 0) for before, after in pads), (0, 0, 0)])  # (N, *Q, F)
+    span_grad = lax.pad(
+        out_grad,
+        jnp.zeros((), out_grad.dtype),
+        [(0, 0, 0), *((-before, -after, 0) for before, after in pads), (0, 0, 0)],
+    )  # (N, *Q, F)
     x_grad = correlate(span_grad, kernel, None, _no_pads(geometry), geometry, plan)
 
     def kernel_grad(span_grad, kernel, x, tactics):
-        return _backward(span_grad, kernel, x, pads=_no_pads(geometry), geometry=geometry, tactics=tactics,
-                         wants=(False, True))[1]
+        return _backward(
+            span_grad, kernel, x, pads=_no_pads(geometry), geometry=geometry, tactics=tactics, wants=(False, True)
+        )[1]
 
     return x_grad.astype(x.dtype), on_each_platform(kernel_grad, plan, span_grad, kernel, x)
 
@@ -243,8 +293,9 @@ class _TapLoop:
     def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry):
         self.geometry, self.taps = geometry, math.prod(geometry.window)
         # Where each tap starts reading, batch and channels included: (T, rank + 2).
-        self.starts = np.array([(0, *offset, 0) for offset in window_offsets(geometry.window, geometry.dilation)],
-                               np.int32)
+        self.starts = np.array(
+            [(0, *offset, 0) for offset in window_offsets(geometry.window, geometry.dilation)], np.int32
+        )
         # What one tap's window spans of the padded input before its stride is taken.
         extent = ((n - 1) * stride + 1 for n, stride in zip(geometry.out_spatial, geometry.strides))
         self.window_shape = (padded_shape[0], *extent, padded_shape[-1])
@@ -255,8 +306,9 @@ class _TapLoop:
         def add_tap(t, sums):
             window = self._window(padded, t)  # (N, *O, C)
             weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
-            return sums + lax.dot_general(window, weights, (((window.ndim - 1,), (0,)), ((), ())),
-                                          preferred_element_type=dtype)
+            return sums + lax.dot_general(
+                window, weights, (((window.ndim - 1,), (0,)), ((), ())), preferred_element_type=dtype
+            )
 
         sums = jnp.zeros((padded.shape[0], *self.geometry.out_spatial, kernel.shape[-1]), dtype)  # (N, *O, F)
         return lax.fori_loop(0, self.taps, add_tap, sums)
@@ -268,8 +320,9 @@ class _TapLoop:
 
         def add_tap(t, grad):
             weights = lax.dynamic_index_in_dim(taps, t, keepdims=False)  # (C, F)
-            window_grad = lax.dot_general(out_grad, weights, (((out_grad.ndim - 1,), (1,)), ((), ())),
-                                          preferred_element_type=dtype)  # (N, *O, C)
+            window_grad = lax.dot_general(
+                out_grad, weights, (((out_grad.ndim - 1,), (1,)), ((), ())), preferred_element_type=dtype
+            )  # (N, *O, C)
             window_grad = lax.pad(window_grad, jnp.zeros((), dtype), spread_out)  # (N, *window extent, C)
             start = self._start(t)
             added = lax.dynamic_slice(grad, start, self.window_shape, allow_negative_indices=False) + window_grad
@@ -283,18 +336,25 @@ class _TapLoop:
         positions = tuple(range(padded.ndim - 1))
 
         def tap_grad(t, grads):
-            grad = lax.dot_general(self._window(padded, t), out_grad, ((positions, positions), ((), ())),
-                                   preferred_element_type=grads.dtype)  # (C, F)
+            grad = lax.dot_general(
+                self._window(padded, t),
+                out_grad,
+                ((positions, positions), ((), ())),
+                preferred_element_type=grads.dtype,
+            )  # (C, F)
             return lax.dynamic_update_index_in_dim(grads, grad, t, 0)
 
         grads = jnp.zeros((self.taps, padded.shape[-1], out_grad.shape[-1]), sum_dtype(padded))  # (T, C, F)
         return lax.fori_loop(0, self.taps, tap_grad, grads).reshape(*self.geometry.window, *grads.shape[1:])
 
-    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *,
-                 wants: tuple[bool, bool]) -> tuple[jax.Array | None, jax.Array | None]:
+    def backward(
+        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
+    ) -> tuple[jax.Array | None, jax.Array | None]:
         """`input_grad` and `kernel_grad`, None for each one not in `wants`."""
-        return (self.input_grad(padded, kernel, out_grad) if wants[0] else None,
-                self.kernel_grad(padded, out_grad) if wants[1] else None)
+        return (
+            self.input_grad(padded, kernel, out_grad) if wants[0] else None,
+            self.kernel_grad(padded, out_grad) if wants[1] else None,
+        )
 
     def _window(self, padded: jax.Array, t: jax.Array) -> jax.Array:
         """Tap `t`'s strided window, `(N, *O, C)`."""

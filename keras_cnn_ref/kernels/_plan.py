@@ -23,6 +23,7 @@ as `precision` is for `lax.dot_general`):
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 from collections.abc import Callable
@@ -31,6 +32,16 @@ from typing import NamedTuple
 import jax
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec
+
+
+class Algorithm(enum.Enum):
+    """The algorithms a correlation may run (the docs' "How it works" has a page for each)."""
+
+    IM2COL = "im2col"  # every tap's window side by side, one matrix product (_im2col.py)
+    BANDED_ROWS = "banded_rows"  # whole input rows times a banded kernel matrix, for thin 2-D layers (_banded.py)
+    TAP_LOOP = "tap_loop"  # the definition, a tap a step: the fallback on Inf or NaN (_correlate.py)
+    CHANNELWISE = "channelwise"  # depthwise, elementwise: each window times its weights (_channelwise.py)
+    MINIMAL_FILTERING = "minimal_filtering"  # Winograd's transforms, fewer products (_winograd.py)
 
 
 class Tactics(NamedTuple):
@@ -46,6 +57,13 @@ class Tactics(NamedTuple):
         max_unrolled_taps: im2col lays out a window of more taps a block of
             taps at a time, in a loop, so that its compile time follows the
             block's size rather than the window's.
+        winograd_tile: minimal filtering's outputs per tile along an axis,
+            2 (F(2, r)) or 4 (F(4, r)); 0 never takes it.
+        winograd_min_channels: minimal filtering takes kernels with at
+            least this many channels in and out.
+        algorithm: the one algorithm to run, or None to choose by shape
+            (`_choice.choose`). A convolution it cannot compute raises a
+            ValueError.
     """
 
     chunk_bytes: int = 8 * 2**20
@@ -54,6 +72,7 @@ class Tactics(NamedTuple):
     max_unrolled_taps: int = 64
     winograd_tile: int = 0
     winograd_min_channels: int = 16
+    algorithm: Algorithm | None = None
 
 
 # A CPU keeps columns in its caches (a few MiB), takes small images as banded
@@ -106,12 +125,14 @@ def on_each_platform(f: Callable[..., jax.Array], plan: Plan, *args) -> jax.Arra
     """`f(*args, tactics=...)` with the tactics of whichever platform the program is lowered for."""
     if plan.cpu == plan.accelerator:
         return f(*args, tactics=plan.cpu)
-    return lax.platform_dependent(*args, cpu=functools.partial(f, tactics=plan.cpu),
-                                  default=functools.partial(f, tactics=plan.accelerator))
+    return lax.platform_dependent(
+        *args, cpu=functools.partial(f, tactics=plan.cpu), default=functools.partial(f, tactics=plan.accelerator)
+    )
 
 
-def per_shard(f: Callable[..., jax.Array], plan: Plan, batch: int, filters: int,
-              groups: int) -> Callable[..., jax.Array]:
+def per_shard(
+    f: Callable[..., jax.Array], plan: Plan, batch: int, filters: int, groups: int
+) -> Callable[..., jax.Array]:
     """`f(x, kernel, bias)`, run on each shard of the operands where `plan` says they are sharded.
 
     `x` is a channels-last batch, `kernel` `(*K, C/G, F)` and `bias` `(F,)`
@@ -130,7 +151,13 @@ def per_shard(f: Callable[..., jax.Array], plan: Plan, batch: int, filters: int,
         filter_spec = PartitionSpec(*(None,) * (kernel.ndim - 1), filter_axes or None)
         in_specs = (PartitionSpec(batch_axes or None), filter_spec, PartitionSpec(filter_axes or None))
         out_specs = PartitionSpec(batch_axes or None, *(None,) * (x.ndim - 2), filter_axes or None)
-        return jax.shard_map(f, mesh=plan.mesh, in_specs=in_specs, out_specs=out_specs,
-                             axis_names={*batch_axes, *filter_axes}, check_vma=False)(x, kernel, bias)
+        return jax.shard_map(
+            f,
+            mesh=plan.mesh,
+            in_specs=in_specs,
+            out_specs=out_specs,
+            axis_names={*batch_axes, *filter_axes},
+            check_vma=False,
+        )(x, kernel, bias)
 
     return sharded

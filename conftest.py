@@ -1,15 +1,23 @@
-"""Test-wide setup: Keras on JAX, small seeded random inputs, and the docs' code blocks as tests."""
+"""Test-wide setup: Keras on JAX, the two tiers, small seeded random inputs, and the docs' code blocks as tests.
+
+Two tiers. `pytest` runs the quick one: the tests marked `quick` where they
+are defined (a module's `pytestmark`, a test's decorator, a parameter's
+`marks`), a few minutes on two cores. `pytest --full` runs every test, the
+quick ones included (`nox -s full`). `tests/test_tiers.py` proves from the
+layer registry and the algorithm enumeration that the quick tier still
+reaches every layer kind and every algorithm.
+"""
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sybil import Sybil  # noqa: E402
-from sybil.parsers.markdown import CodeBlockParser  # noqa: E402
+import numpy as np
+import pytest
+from sybil import Sybil
+from sybil.parsers.markdown import CodeBlockParser
 
-from tests import doc_blocks  # noqa: E402
+from tests import doc_blocks
 
 pytest_collect_file = Sybil(
     parsers=[CodeBlockParser("python", doc_blocks.run_python), CodeBlockParser("bash", doc_blocks.run_bash)],
@@ -22,25 +30,27 @@ def rng():
     return np.random.default_rng(0)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full", action="store_true", help="run the full tier: every test, not only those marked quick (nox -s full)"
+    )
+
+
 def pytest_configure(config):
     # The doctests in the package show arrays; keep their float repr stable.
     np.set_printoptions(precision=6, suppress=True)
 
 
-# What `nox -s oldest` runs on the oldest Keras and JAX in range (`pytest -m smoke`), with the slice of
-# every conformance section that compat/test_suite.py marks: the plugin's routing and version check, the
-# layers and their backend, the command, and the kernels against the float64 reference.
-SMOKE = ("tests/test_plugin.py", "tests/layers/", "tests/test_cli.py::test_check_reports_the_documented_model",
-         "tests/kernels/test_geometry.py", "tests/kernels/test_pool.py::test_forward_and_vjp",
-         "tests/kernels/test_conv.py::test_1d_and_3d", "tests/kernels/test_conv.py::test_forward_and_vjp_match_float64_"
-         "reference[chosen-")
-
-
-def pytest_collection_modifyitems(items):
-    """Marks the smoke subset, and the docs' blocks that build an environment of their own as slow."""
+def pytest_collection_modifyitems(config, items):
+    """The docs' blocks that run join the quick tier, but those that build an environment of their own;
+    without --full, only the quick tier is kept."""
     for item in items:
-        if item.nodeid.startswith(SMOKE):
-            item.add_marker(pytest.mark.smoke)
         example = getattr(item, "example", None)
-        if example is not None and doc_blocks.is_slow(example):
-            item.add_marker(pytest.mark.slow)
+        if example is not None and doc_blocks.is_quick(example):
+            item.add_marker(pytest.mark.quick)
+    if config.getoption("--full"):
+        return
+    left_out = [item for item in items if item.get_closest_marker("quick") is None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item.get_closest_marker("quick") is not None]

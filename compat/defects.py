@@ -17,8 +17,15 @@ from jax import lax
 from keras_cnn_ref import kernels, layers
 from keras_cnn_ref.kernels._geometry import spatial_axes, tap_window, window_offsets, window_pads
 from keras_cnn_ref.kernels._pool import pool_geometry
-from keras_cnn_ref.layers import (AveragePooling2D, Conv1D, Conv2D, Conv2DTranspose, Conv3D, DepthwiseConv2D,
-                                  MaxPooling2D)
+from keras_cnn_ref.layers import (
+    AveragePooling2D,
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    DepthwiseConv2D,
+    MaxPooling2D,
+)
 from keras_cnn_ref.models import keras
 
 register = keras.saving.register_keras_serializable(package="keras_cnn_ref_defects")
@@ -42,18 +49,26 @@ class MissingBiasConv2D(Conv2D):
 
 @register
 class TopLeftSamePaddingConv2D(Conv2D):
-    """"same" padding with the odd pad on the top/left instead of the bottom/right."""
+    """ "same" padding with the odd pad on the top/left instead of the bottom/right."""
 
     def convolution_op(self, inputs, kernel):
         if self.padding != "same":
             return super().convolution_op(inputs, kernel)
         pads = [(0, 0)] * 4
-        for axis, size, stride, dilation in zip(spatial_axes(4, self.data_format), kernel.shape[:2],
-                                                self.strides, self.dilation_rate):
+        for axis, size, stride, dilation in zip(
+            spatial_axes(4, self.data_format), kernel.shape[:2], self.strides, self.dilation_rate
+        ):
             before, after = window_pads(inputs.shape[axis], (size - 1) * dilation + 1, stride, "same")
             pads[axis] = (after, before)  # the defect
-        return kernels.conv(jnp.pad(inputs, pads), kernel, strides=self.strides, padding="valid",
-                              dilation_rate=self.dilation_rate, groups=self.groups, data_format=self.data_format)
+        return kernels.conv(
+            jnp.pad(inputs, pads),
+            kernel,
+            strides=self.strides,
+            padding="valid",
+            dilation_rate=self.dilation_rate,
+            groups=self.groups,
+            data_format=self.data_format,
+        )
 
 
 @register
@@ -63,8 +78,14 @@ class ChannelsFirstAsLastConv2D(Conv2D):
     def convolution_op(self, inputs, kernel):
         if self.data_format == "channels_last":
             return super().convolution_op(inputs, kernel)
-        out = kernels.conv(jnp.moveaxis(inputs, 1, -1), kernel, strides=self.strides, padding=self.padding,
-                             dilation_rate=self.dilation_rate, groups=self.groups)  # (N, OH, OW, F)
+        out = kernels.conv(
+            jnp.moveaxis(inputs, 1, -1),
+            kernel,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            groups=self.groups,
+        )  # (N, OH, OW, F)
         return out.reshape(out.shape[0], out.shape[3], *out.shape[1:3])  # the defect: not a transpose
 
 
@@ -91,7 +112,7 @@ class ZeroPaddedMaxPooling2D(MaxPooling2D):
 
 @register
 class FutureLeakingConv1D(Conv1D):
-    """"causal" padding put after the sequence: the output keeps its length, but `output[t]` sees the future."""
+    """ "causal" padding put after the sequence: the output keeps its length, but `output[t]` sees the future."""
 
     def _kernel_padding(self):
         return [pads[::-1] for pads in super()._kernel_padding()] if self.padding == "causal" else self.padding
@@ -104,8 +125,14 @@ class OutputPaddingBeforeConv2DTranspose(Conv2DTranspose):
     def call(self, inputs):
         if self.output_padding is None or self.padding != "valid" or not self.use_bias:
             return super().call(inputs)
-        outputs = kernels.conv_transpose(inputs, self.kernel, strides=self.strides, output_padding=0,
-                                         dilation_rate=self.dilation_rate, data_format=self.data_format)
+        outputs = kernels.conv_transpose(
+            inputs,
+            self.kernel,
+            strides=self.strides,
+            output_padding=0,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
         pads = [(0, 0)] * outputs.ndim
         for axis, extra in zip(spatial_axes(outputs.ndim, self.data_format), self.output_padding):
             pads[axis] = (extra, 0)  # the defect
@@ -121,7 +148,7 @@ class MultiplierMajorDepthwiseConv2D(DepthwiseConv2D):
         outputs = super().call(inputs)
         axis = 1 if self.data_format == "channels_first" else outputs.ndim - 1
         channels = outputs.shape[axis] // self.depth_multiplier
-        split = outputs.reshape(*outputs.shape[:axis], channels, self.depth_multiplier, *outputs.shape[axis + 1:])
+        split = outputs.reshape(*outputs.shape[:axis], channels, self.depth_multiplier, *outputs.shape[axis + 1 :])
         return jnp.swapaxes(split, axis, axis + 1).reshape(outputs.shape)  # the defect
 
 
@@ -148,8 +175,15 @@ class BatchLoopConv2D(Conv2D):
 
     def convolution_op(self, inputs, kernel):
         def one_image(image):
-            return kernels.conv(image[None], kernel, strides=self.strides, padding=self.padding,
-                                dilation_rate=self.dilation_rate, groups=self.groups, data_format=self.data_format)[0]
+            return kernels.conv(
+                image[None],
+                kernel,
+                strides=self.strides,
+                padding=self.padding,
+                dilation_rate=self.dilation_rate,
+                groups=self.groups,
+                data_format=self.data_format,
+            )[0]
 
         return lax.map(one_image, inputs)
 
@@ -163,7 +197,7 @@ if hasattr(layers, "AdaptiveAveragePooling1D"):  # Keras 3.13 on
         def call(self, inputs):
             x = jnp.moveaxis(inputs, 1, -1) if self.data_format == "channels_first" else inputs  # (N, L, C)
             size, n = x.shape[1], self.output_size[0]
-            means = [x[:, i * size // n:max((i + 1) * size // n, i * size // n + 1)].mean(axis=1) for i in range(n)]
+            means = [x[:, i * size // n : max((i + 1) * size // n, i * size // n + 1)].mean(axis=1) for i in range(n)]
             out = jnp.stack(means, axis=1)  # (N, n, C)
             return jnp.moveaxis(out, -1, 1) if self.data_format == "channels_first" else out
 
@@ -181,6 +215,9 @@ PLANTED = {  # defect -> the case made to catch it
     "BatchLoopConv2D": "distribution/documented-data-layers",
     "OutputPaddingBeforeConv2DTranspose": "edge_semantics/conv2dtranspose-output-padding-goes-after",
     "MultiplierMajorDepthwiseConv2D": "edge_semantics/depthwiseconv2d-output-channel-is-channel-times-multiplier-plus-filter",
-    **({"FloorWindowsAdaptiveAveragePooling1D": "edge_semantics/adaptiveavgpool1d-windows-round-outward-and-overlap"}
-       if hasattr(layers, "AdaptiveAveragePooling1D") else {}),
+    **(
+        {"FloorWindowsAdaptiveAveragePooling1D": "edge_semantics/adaptiveavgpool1d-windows-round-outward-and-overlap"}
+        if hasattr(layers, "AdaptiveAveragePooling1D")
+        else {}
+    ),
 }

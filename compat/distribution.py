@@ -29,19 +29,31 @@ from keras_cnn_ref.compat.suite import Section
 DEVICES = 8
 MODELS = ("documented", "wider", "residual")
 PARALLELISMS = ("data", "model")
-CASES = [{"id": f"{model}-{parallelism}-{route}", "model": model, "parallelism": parallelism, "route": route,
-          **({"slow": True} if model != "documented" else {})}
-         for model in MODELS for parallelism in PARALLELISMS for route in ("layers", "plugin")]
+CASES = [
+    {
+        "id": f"{model}-{parallelism}-{route}",
+        "model": model,
+        "parallelism": parallelism,
+        "route": route,
+        **({"slow": True} if model != "documented" else {}),
+    }
+    for model in MODELS
+    for parallelism in PARALLELISMS
+    for route in ("layers", "plugin")
+]
 
 
 def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
     classes = {name: spec for name, spec in impl.describe().items() if name in ("conv2d", "maxpool2d")}
     unimportable = {name: spec for name, spec in classes.items() if spec.startswith("__main__:")}
     if unimportable:
-        raise ValueError("The distribution section runs each case in a fresh process, so the classes must be "
-                         f"importable by module. Received: {unimportable}")
-    reply = run_on_devices("keras_cnn_ref.compat.distribution_worker", {"case": case, "classes": classes},
-                           DEVICES, timeout_s=900)
+        raise ValueError(
+            "The distribution section runs each case in a fresh process, so the classes must be "
+            f"importable by module. Received: {unimportable}"
+        )
+    reply = run_on_devices(
+        "keras_cnn_ref.compat.distribution_worker", {"case": case, "classes": classes}, DEVICES, timeout_s=900
+    )
     return {name: Comparison(**fields) for name, fields in reply.items()}
 
 

@@ -74,8 +74,9 @@ def compiled_train_step(model, x, y) -> str:
     """
     from keras.src.backend.jax.trainer import _distribute_data
 
-    state = model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
-                                 optimizer_variables=True, metrics_variables=True)
+    state = model._get_jax_state(
+        trainable_variables=True, non_trainable_variables=True, optimizer_variables=True, metrics_variables=True
+    )
     step = jax.jit(model.train_step, out_shardings=(None, model._get_state_sharding_spec()))
     return step.lower(tuple(state), _distribute_data((x, y))).compile().as_text()
 
@@ -85,15 +86,19 @@ def audit(tested_hlo: str, builtin_hlo: str) -> dict[str, Comparison]:
     extra = collections.Counter(op for kind in MOVES for op in tested[kind])
     extra.subtract(op for kind in MOVES for op in builtin[kind])
     moved = [f"{shape} ({size:,} B)" for (shape, size), count in extra.items() for _ in range(max(count, 0))]
-    summary = {side: {kind: _ops_and_bytes(ops) for kind, ops in found.items() if ops}
-               for side, found in (("tested", tested), ("builtin", builtin))}
-    reduced = {side: sum(size for _, size in found["all-reduce"]) for side, found in (("tested", tested),
-                                                                                      ("builtin", builtin))}
+    summary = {
+        side: {kind: _ops_and_bytes(ops) for kind, ops in found.items() if ops}
+        for side, found in (("tested", tested), ("builtin", builtin))
+    }
+    reduced = {
+        side: sum(size for _, size in found["all-reduce"]) for side, found in (("tested", tested), ("builtin", builtin))
+    }
     return {
         "moves built-in does not make": Comparison(not moved, detail=f"extra: {moved or 'none'} | {summary}"),
-        "all-reduce bytes": Comparison(reduced["tested"] <= ALL_REDUCE_SLACK * reduced["builtin"],
-                                       detail=f"tested={reduced['tested']:,} | builtin={reduced['builtin']:,} "
-                                              f"(at most {ALL_REDUCE_SLACK}x)"),
+        "all-reduce bytes": Comparison(
+            reduced["tested"] <= ALL_REDUCE_SLACK * reduced["builtin"],
+            detail=f"tested={reduced['tested']:,} | builtin={reduced['builtin']:,} (at most {ALL_REDUCE_SLACK}x)",
+        ),
     }
 
 
@@ -108,8 +113,8 @@ def _worst(tested: list, expected: list) -> Comparison:
 
 def run_case(case: dict, classes: dict[str, type]) -> dict[str, Comparison]:
     (x_train, y_train), (x_test, _) = load_npz(SAMPLE_PATH)
-    x = x_train[:BATCH * STEPS, ..., None].astype("float32") / 255
-    data = ((x, y_train[:BATCH * STEPS]), x_test[:TEST_IMAGES, ..., None].astype("float32") / 255)
+    x = x_train[: BATCH * STEPS, ..., None].astype("float32") / 255
+    data = ((x, y_train[: BATCH * STEPS]), x_test[:TEST_IMAGES, ..., None].astype("float32") / 255)
     build, parallelism = MODELS[case["model"]], case["parallelism"]
     builtin_classes = (keras.layers.Conv2D, keras.layers.MaxPooling2D)
     keras.utils.set_random_seed(0)

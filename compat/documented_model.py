@@ -40,8 +40,9 @@ def _layer_outputs(impl: Implementation):
     """Both models, and every layer's output on one batch (shared by the layer cases)."""
     ours, builtin = _twins(impl)
     x = _images(16)
-    outputs = [keras.Model(model.layers[0].input, [layer.output for layer in model.layers])(x)
-               for model in (ours, builtin)]
+    outputs = [
+        keras.Model(model.layers[0].input, [layer.output for layer in model.layers])(x) for model in (ours, builtin)
+    ]
     return ours, builtin, [[np.asarray(out) for out in model_outputs] for model_outputs in outputs]
 
 
@@ -50,18 +51,24 @@ def _layer(case: dict, impl: Implementation) -> dict[str, Comparison]:
     index = [spec["id"] for spec in DOCUMENTED_LAYERS].index(case["id"])
     spec, ours_layer, builtin_layer = DOCUMENTED_LAYERS[index], ours.layers[index], builtin.layers[index]
     return {
-        "output shape": agree(tested=tuple(ours_layer.output.shape[1:]), builtin=tuple(builtin_layer.output.shape[1:]),
-                              documented=spec["output_shape"]),
-        "params": agree(tested=ours_layer.count_params(), builtin=builtin_layer.count_params(),
-                        documented=spec["params"]),
+        "output shape": agree(
+            tested=tuple(ours_layer.output.shape[1:]),
+            builtin=tuple(builtin_layer.output.shape[1:]),
+            documented=spec["output_shape"],
+        ),
+        "params": agree(
+            tested=ours_layer.count_params(), builtin=builtin_layer.count_params(), documented=spec["params"]
+        ),
         "output": compare(ours_outputs[index], builtin_outputs[index], TOLERANCE),
     }
 
 
 def _gradients(case: dict, impl: Implementation) -> dict[str, Comparison]:
     ours, builtin = _twins(impl)
-    return {"total params": agree(tested=ours.count_params(), builtin=builtin.count_params(), documented=TOTAL_PARAMS),
-            **compare_outputs_and_grads(ours, builtin, _images(16), TOLERANCE)}
+    return {
+        "total params": agree(tested=ours.count_params(), builtin=builtin.count_params(), documented=TOTAL_PARAMS),
+        **compare_outputs_and_grads(ours, builtin, _images(16), TOLERANCE),
+    }
 
 
 def _fit(case: dict, impl: Implementation) -> dict[str, Comparison]:
@@ -72,8 +79,10 @@ def _fit(case: dict, impl: Implementation) -> dict[str, Comparison]:
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy", jit_compile=True)
         losses.append(model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0).history["loss"])
     ours, builtin = models
-    weights = {f"weight {v.path.removeprefix('ours/')}": compare(v.numpy(), w.numpy(), TOLERANCE)
-               for v, w in zip(ours.weights, builtin.weights, strict=True)}
+    weights = {
+        f"weight {v.path.removeprefix('ours/')}": compare(v.numpy(), w.numpy(), TOLERANCE)
+        for v, w in zip(ours.weights, builtin.weights, strict=True)
+    }
     return {"loss": compare(losses[0], losses[1], TOLERANCE), **weights}
 
 
@@ -83,13 +92,17 @@ def _execution(case: dict, impl: Implementation) -> dict[str, Comparison]:
     reference = np.asarray(builtin(x))
     trainable = [v.value for v in ours.trainable_variables]
     jitted = jax.jit(lambda trainable, x: ours.stateless_call(trainable, [], x)[0])(trainable, x)
-    return {"eager": compare(ours(x), reference, TOLERANCE), "jax.jit": compare(jitted, reference, TOLERANCE),
-            "predict": compare(ours.predict(x, verbose=0), reference, TOLERANCE)}
+    return {
+        "eager": compare(ours(x), reference, TOLERANCE),
+        "jax.jit": compare(jitted, reference, TOLERANCE),
+        "predict": compare(ours.predict(x, verbose=0), reference, TOLERANCE),
+    }
 
 
 _RUNS = {"layer": _layer, "gradients": _gradients, "fit": _fit, "execution": _execution}
 CASES = [{"id": spec["id"], "kind": "layer"} for spec in DOCUMENTED_LAYERS] + [
-    {"id": "model", "kind": "gradients"}, {"id": "fit-steps", "kind": "fit"},
+    {"id": "model", "kind": "gradients"},
+    {"id": "fit-steps", "kind": "fit"},
     {"id": "eager-jit-predict", "kind": "execution"},
 ]
 SECTION = Section("documented_model", CASES, lambda case, impl: _RUNS[case["kind"]](case, impl))

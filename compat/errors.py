@@ -1,8 +1,8 @@
 """Section "errors": bad arguments and inputs raise what built-in Keras raises."""
 
+from keras_cnn_ref.compare import Comparison, agree
 from keras_cnn_ref.compat.cases import ERROR_CASES
 from keras_cnn_ref.compat.family_cases import FAMILY_ERROR_CASES
-from keras_cnn_ref.compare import Comparison, agree
 from keras_cnn_ref.compat.harness import BUILTIN, Implementation, keras
 from keras_cnn_ref.compat.suite import Section, error_text, known
 from keras_cnn_ref.layers._backend import minor_version
@@ -18,7 +18,7 @@ def _raised(impl: Implementation, case: dict) -> Exception | None:
             layer(keras.Input((8, 8, 3)))
         elif "input" in case:
             layer(keras.ops.zeros(case["input"]))
-    except Exception as error:  # noqa: BLE001 - the exception is the result
+    except Exception as error:
         return error
     return None
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from keras_cnn_ref import layers
 from keras_cnn_ref._registry import available
-from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
 from keras_cnn_ref.compare import TOLERANCES, Comparison, agree, compare
+from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
 from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
@@ -58,11 +58,13 @@ def load_class(spec: str) -> type:
 
     >>> load_class("keras.layers:Conv2D") is keras.layers.Conv2D
     True
+    >>> load_class("keras_cnn_ref:Conv2D").__module__   # a name the package loads when first asked for
+    'keras_cnn_ref.layers._conv'
     """
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
         raise ValueError(f"A class is given as MODULE:CLASS. Received: {spec!r}")
-    cls = vars(importlib.import_module(module_name)).get(class_name)
+    cls = getattr(importlib.import_module(module_name), class_name, None)  # a lazy module attribute too
     if not isinstance(cls, type):
         raise ValueError(f"{module_name} has no class {class_name!r}. Received: {spec!r}")
     return cls
@@ -129,8 +131,9 @@ def _reference_outputs_and_grads(ref, x) -> dict[str, np.ndarray]:
         if x.shape[0]:
             raise
     arrays = outputs_and_grads(ref, np.zeros((1, *x.shape[1:]), x.dtype))
-    return {name: array[:0] if name in ("output", "grad input") else np.zeros_like(array)
-            for name, array in arrays.items()}
+    return {
+        name: array[:0] if name in ("output", "grad input") else np.zeros_like(array) for name, array in arrays.items()
+    }
 
 
 def _compare_typed(ours: np.ndarray, ref: np.ndarray, tolerance: float) -> Comparison:
@@ -214,8 +217,11 @@ def run_layer_case(case: dict, impl: Implementation) -> dict[str, Comparison]:
     symbolic = keras.Input((channels, *unknown) if channels_first else (*unknown, channels))
     # With None batch and spatial dimensions, only the channels are known (and an adaptive pool's windows).
     # Built-in's pools refuse upper-case padding in a symbolic call (ours take it); its shape rule is the same.
-    lowered = {**case["config"], **({"padding": case["config"]["padding"].lower()} if "padding" in case["config"]
-                                    else {})}
-    results["symbolic shape"] = agree(tested=ours_cls(**case["config"])(symbolic).shape,
-                                      builtin=builtin_cls(**lowered)(symbolic).shape)
+    lowered = {
+        **case["config"],
+        **({"padding": case["config"]["padding"].lower()} if "padding" in case["config"] else {}),
+    }
+    results["symbolic shape"] = agree(
+        tested=ours_cls(**case["config"])(symbolic).shape, builtin=builtin_cls(**lowered)(symbolic).shape
+    )
     return results

@@ -9,7 +9,12 @@ MODEL_CASES = [  # "slow": a whole keras.applications model, 10-60 s to compile 
     {"id": "densenet121", "application": "DenseNet121", "input_shape": (2, 32, 32, 3), "slow": True},
     {"id": "mobilenet", "application": "MobileNet", "input_shape": (2, 32, 32, 3), "slow": True},  # depthwise
     {"id": "xception", "application": "Xception", "input_shape": (1, 71, 71, 3), "slow": True},  # separable
-    {"id": "convnext-tiny", "application": "ConvNeXtTiny", "input_shape": (1, 32, 32, 3), "slow": True},  # 7x7 depthwise
+    {
+        "id": "convnext-tiny",
+        "application": "ConvNeXtTiny",
+        "input_shape": (1, 32, 32, 3),
+        "slow": True,
+    },  # 7x7 depthwise
     {"id": "efficientnetb0", "application": "EfficientNetB0", "input_shape": (1, 32, 32, 3), "slow": True},
     {"id": "mobilenetv3small", "application": "MobileNetV3Small", "input_shape": (1, 32, 32, 3), "slow": True},
     {"id": "unet", "stack": "unet", "input_shape": (2, 16, 16, 3)},  # Conv2DTranspose, skip connections
@@ -27,28 +32,37 @@ STACKS = {  # (keras.layers class name, arguments), in order; "unet" is built by
         ("Conv1D", {"filters": 8, "kernel_size": 3, "strides": 2, "groups": 2}),
         ("AveragePooling1D", {"pool_size": 2, "padding": "same"}),
         ("SeparableConv1D", {"filters": 6, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"}),
-        ("GlobalAveragePooling1D", {}), ("Dense", {"units": 5}),
+        ("GlobalAveragePooling1D", {}),
+        ("Dense", {"units": 5}),
     ],
     "conv2d_channels_first": [
         ("Conv2D", {"filters": 6, "kernel_size": 3, "strides": 2, **CF}),
         ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", **CF}),
         ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same", **CF}),
-        ("MaxPooling2D", {"pool_size": 2, **CF}), ("Flatten", {}), ("Dense", {"units": 4}),
+        ("MaxPooling2D", {"pool_size": 2, **CF}),
+        ("Flatten", {}),
+        ("Dense", {"units": 4}),
     ],
     "convlstm2d": [
         ("ConvLSTM2D", {"filters": 4, "kernel_size": 3, "padding": "same", "return_sequences": True}),
-        ("ConvLSTM2D", {"filters": 3, "kernel_size": 2, "strides": 2}), ("Flatten", {}), ("Dense", {"units": 3}),
+        ("ConvLSTM2D", {"filters": 3, "kernel_size": 2, "strides": 2}),
+        ("Flatten", {}),
+        ("Dense", {"units": 3}),
     ],
     "adaptive": [
         ("Conv2D", {"filters": 6, "kernel_size": 3, "activation": "relu"}),
         ("AdaptiveMaxPooling2D", {"output_size": (4, 5)}),
         ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 1}),
-        ("AdaptiveAveragePooling2D", {"output_size": 3}), ("Flatten", {}), ("Dense", {"units": 2}),
+        ("AdaptiveAveragePooling2D", {"output_size": 3}),
+        ("Flatten", {}),
+        ("Dense", {"units": 2}),
     ],
     "conv3d": [
         ("Conv3D", {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}),
         ("MaxPooling3D", {"pool_size": 2, "padding": "same"}),
         ("Conv3D", {"filters": 6, "kernel_size": (2, 3, 2), "groups": 2}),
-        ("AveragePooling3D", {"pool_size": (1, 2, 2)}), ("Flatten", {}), ("Dense", {"units": 3}),
+        ("AveragePooling3D", {"pool_size": (1, 2, 2)}),
+        ("Flatten", {}),
+        ("Dense", {"units": 3}),
     ],
 }

@@ -20,15 +20,20 @@ import jax.extend
 from jax._src.lax import convolution, windowed_reductions  # the primitives; jax.lax exports no handle
 
 from keras_cnn_ref import plugin
-from keras_cnn_ref.compat.model_cases import MODEL_CASES, STACKS
 from keras_cnn_ref.compare import Comparison, agree, compare
-from keras_cnn_ref.compat.harness import (Implementation, case_input, keras, outputs_and_grads,
-                                          traced_outputs_and_grads)
+from keras_cnn_ref.compat.harness import Implementation, case_input, keras, outputs_and_grads, traced_outputs_and_grads
+from keras_cnn_ref.compat.model_cases import MODEL_CASES, STACKS
 from keras_cnn_ref.compat.suite import Section, known
 
 TOLERANCE = 1e-4
-XLA_WINDOW_PRIMITIVES = {"conv_general_dilated", "reduce_window", "reduce_window_sum", "reduce_window_max",
-                         "select_and_scatter_add", "select_and_gather_add"}
+XLA_WINDOW_PRIMITIVES = {
+    "conv_general_dilated",
+    "reduce_window",
+    "reduce_window_sum",
+    "reduce_window_max",
+    "select_and_scatter_add",
+    "select_and_gather_add",
+}
 
 
 class XlaRefused(RuntimeError):
@@ -37,10 +42,16 @@ class XlaRefused(RuntimeError):
 
 # The primitives behind `lax.conv_general_dilated`, `lax.conv_transpose` (a dilated convolution too),
 # `lax.reduce_window` and the gradients of window reductions.
-REFUSED_PRIMITIVES = (convolution.conv_general_dilated_p, windowed_reductions.reduce_window_p,
-                      windowed_reductions.reduce_window_sum_p, windowed_reductions.reduce_window_max_p,
-                      windowed_reductions.reduce_window_min_p, windowed_reductions.select_and_scatter_p,
-                      windowed_reductions.select_and_scatter_add_p, windowed_reductions.select_and_gather_add_p)
+REFUSED_PRIMITIVES = (
+    convolution.conv_general_dilated_p,
+    windowed_reductions.reduce_window_p,
+    windowed_reductions.reduce_window_sum_p,
+    windowed_reductions.reduce_window_max_p,
+    windowed_reductions.reduce_window_min_p,
+    windowed_reductions.select_and_scatter_p,
+    windowed_reductions.select_and_scatter_add_p,
+    windowed_reductions.select_and_gather_add_p,
+)
 
 
 @contextlib.contextmanager
@@ -51,9 +62,11 @@ def xla_window_ops_refuse():
     `jax.lax.conv_transpose` or `jnp.convolve` is stopped as surely as
     Keras's own `lax.reduce_window`.
     """
+
     def refuse(primitive):
         def bind(*args, **kwargs):
             raise XlaRefused(f"XLA's {primitive.name} was traced while refused")
+
         return bind
 
     try:
@@ -120,8 +133,13 @@ def _worst_weight_grad(ours: dict, builtin: dict) -> Comparison:
     names = [name for name in builtin if name.startswith("grad ") and name != "grad input"]
     comparisons = {name: compare(ours[name], builtin[name], TOLERANCE) for name in names}
     name = max(names, key=lambda n: (not comparisons[n].ok, comparisons[n].max_rel))
-    return Comparison(all(c.ok for c in comparisons.values()), comparisons[name].max_abs, comparisons[name].max_rel,
-                      TOLERANCE, f"{len(names)} weights; worst {name.removeprefix('grad ')} {comparisons[name].detail}")
+    return Comparison(
+        all(c.ok for c in comparisons.values()),
+        comparisons[name].max_abs,
+        comparisons[name].max_rel,
+        TOLERANCE,
+        f"{len(names)} weights; worst {name.removeprefix('grad ')} {comparisons[name].detail}",
+    )
 
 
 def _refusal_stops_builtin(model, x) -> Comparison:

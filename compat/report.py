@@ -45,9 +45,17 @@ def format_table(results: list[Result]) -> str:
     lines = []
     for section in dict.fromkeys(result.section for result in results):
         rows = [header] + [
-            (r.case, r.compared, "ok" if r.ok else "FAIL", _figure(r.comparison.max_abs),
-             _figure(r.comparison.max_rel), _figure(r.comparison.tolerance), r.comparison.detail)
-            for r in results if r.section == section
+            (
+                r.case,
+                r.compared,
+                "ok" if r.ok else "FAIL",
+                _figure(r.comparison.max_abs),
+                _figure(r.comparison.max_rel),
+                _figure(r.comparison.tolerance),
+                r.comparison.detail,
+            )
+            for r in results
+            if r.section == section
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines.append(f"== {section}")
@@ -78,8 +86,7 @@ def summary_line(results: list[Result]) -> str:
 
 def failures_text(results: list[Result]) -> str:
     """One line per failing comparison: section/case, what, and why."""
-    return "\n".join(f"FAILED {r.section}/{r.case} [{r.compared}]: {r.comparison.detail}"
-                     for r in results if not r.ok)
+    return "\n".join(f"FAILED {r.section}/{r.case} [{r.compared}]: {r.comparison.detail}" for r in results if not r.ok)
 
 
 def _number(value: float) -> float | None:
@@ -88,15 +95,32 @@ def _number(value: float) -> float | None:
 
 def to_json(results: list[Result], implementation: dict, versions: dict) -> dict:
     """Every comparison with its figures, and a summary."""
-    rows = [{"section": r.section, "case": r.case, "compared": r.compared, "ok": r.ok,
-             "max_abs": _number(r.comparison.max_abs), "max_rel": _number(r.comparison.max_rel),
-             "tolerance": _number(r.comparison.tolerance), "detail": r.comparison.detail} for r in results]
+    rows = [
+        {
+            "section": r.section,
+            "case": r.case,
+            "compared": r.compared,
+            "ok": r.ok,
+            "max_abs": _number(r.comparison.max_abs),
+            "max_rel": _number(r.comparison.max_rel),
+            "tolerance": _number(r.comparison.tolerance),
+            "detail": r.comparison.detail,
+        }
+        for r in results
+    ]
     failed = sum(not r.ok for r in results)
     cases = {(r.section, r.case) for r in results}
     failed_cases = sorted({f"{r.section}/{r.case}" for r in results if not r.ok})
-    summary = {"comparisons": len(results), "passed": len(results) - failed, "failed": failed,
-               "cases": len(cases), "failed_cases": failed_cases, "ok": not failed,
-               "implementation": implementation, "versions": versions}
+    summary = {
+        "comparisons": len(results),
+        "passed": len(results) - failed,
+        "failed": failed,
+        "cases": len(cases),
+        "failed_cases": failed_cases,
+        "ok": not failed,
+        "implementation": implementation,
+        "versions": versions,
+    }
     return {"summary": summary, "results": rows}
 
 
@@ -110,8 +134,9 @@ def write_junit(path: str, results: list[Result]) -> None:
     root = ElementTree.Element("testsuites", name="keras-cnn-ref check")
     for section in dict.fromkeys(r.section for r in results):
         rows = [r for r in results if r.section == section]
-        suite = ElementTree.SubElement(root, "testsuite", name=section, tests=str(len(rows)),
-                                       failures=str(sum(not r.ok for r in rows)))
+        suite = ElementTree.SubElement(
+            root, "testsuite", name=section, tests=str(len(rows)), failures=str(sum(not r.ok for r in rows))
+        )
         for r in rows:
             case = ElementTree.SubElement(suite, "testcase", classname=section, name=f"{r.case} [{r.compared}]")
             if not r.ok:

@@ -29,8 +29,15 @@ def known(cases: list[dict]) -> list[dict]:
 def sections() -> list[Section]:
     from keras_cnn_ref.compat import distribution, documented_model, errors, layer_grid, model_level, serialization
 
-    return [documented_model.SECTION, layer_grid.SECTION, layer_grid.EDGE_SECTION, serialization.SECTION,
-            errors.SECTION, model_level.SECTION, distribution.SECTION]
+    return [
+        documented_model.SECTION,
+        layer_grid.SECTION,
+        layer_grid.EDGE_SECTION,
+        serialization.SECTION,
+        errors.SECTION,
+        model_level.SECTION,
+        distribution.SECTION,
+    ]
 
 
 def case_dtype(case: dict) -> str:
@@ -58,18 +65,25 @@ def select(pattern: str | None = None, dtype: str = "all") -> list[tuple[Section
     return chosen
 
 
-def smoke(per_section: int = 6) -> list[tuple[Section, dict]]:
-    """A slice of every section, for a quick run on another stack: all of documented_model, and
-    `per_section` cases spread evenly over each other section's cases not marked "slow".
+def quick(per_section: int = 3) -> list[tuple[Section, dict]]:
+    """The cases of the quick tier: all of documented_model, the first layer_grid case of every layer this
+    Keras has (from the registry), and `per_section` cases spread evenly over each other section's cases not
+    marked "slow"; none of distribution's, each a process of 8 devices (the full tier runs them).
 
-    >>> [case["id"] for section, case in smoke() if section.name == "model_level"]
-    ['unet', 'convlstm2d-stack', 'adaptive-pooling-stack', 'conv1d-stack', 'conv2d-channels-first-stack', 'conv3d-stack']
+    >>> from keras_cnn_ref.compat.harness import KNOWN
+    >>> sum(section.name == "layer_grid" for section, _ in quick()) == len(KNOWN)
+    True
     """
     chosen = []
     for section in sections():
         cases = [case for case in section.cases if not case.get("slow")]
-        step = 1 if section.name == "documented_model" else max(1, len(cases) // per_section)
-        chosen += [(section, case) for case in cases[::step]]
+        if section.name == "layer_grid":
+            cases = list({case["layer"]: case for case in reversed(cases)}.values())[::-1]  # each layer's first
+        elif section.name == "distribution":
+            cases = []
+        elif section.name != "documented_model":
+            cases = cases[:: max(1, len(cases) // per_section)][:per_section]
+        chosen += [(section, case) for case in cases]
     return chosen
 
 
@@ -77,7 +91,7 @@ def run_case(section: Section, case: dict, impl: Implementation) -> list[Result]
     """The case's results; an exception from the implementation is a failing row."""
     try:
         comparisons = section.run(case, impl)
-    except Exception as error:  # noqa: BLE001 - any failure of the implementation is reported
+    except Exception as error:
         comparisons = {"raised": Comparison(False, detail=f"{type(error).__name__}: {error_text(error)}")}
     return results_from(section.name, case["id"], comparisons)
 

@@ -1,17 +1,21 @@
-"""`pytest compat`: every case of every section, against keras_cnn_ref's layers and plugin."""
+"""`pytest compat`: every case of every section, against keras_cnn_ref's layers and plugin; `suite.quick()`'s in
+the quick tier."""
 
 import pytest
 
 from keras_cnn_ref.compat.harness import Implementation
 from keras_cnn_ref.compat.report import failures_text
-from keras_cnn_ref.compat.suite import run_case, select, smoke
+from keras_cnn_ref.compat.suite import quick, run_case, select
 
 OURS = Implementation()  # every layer keras_cnn_ref's
-SMOKE = {(section.name, case["id"]) for section, case in smoke()}
+QUICK = {(section.name, case["id"]) for section, case in quick()}
 CASES = [
-    pytest.param(section, case, id=f"{section.name}/{case['id']}",
-                 marks=[mark for mark, on in ((pytest.mark.slow, case.get("slow")),
-                                              (pytest.mark.smoke, (section.name, case["id"]) in SMOKE)) if on])
+    pytest.param(
+        section,
+        case,
+        id=f"{section.name}/{case['id']}",
+        marks=[pytest.mark.quick] if (section.name, case["id"]) in QUICK else [],
+    )
     for section, case in select()
 ]
 

@@ -49,8 +49,10 @@ def __getattr__(name: str):
         layers = importlib.import_module("keras_cnn_ref.layers")
         if not hasattr(layers, name):  # a layer newer than this Keras
             since = ".".join(map(str, next(e.since for e in LAYERS.values() if e.class_name == name)))
-            raise AttributeError(f"keras_cnn_ref.{name} needs Keras {since} or newer, which brought Keras's own. "
-                                 f"Received: keras.__version__={sys.modules['keras'].__version__!r}")
+            raise AttributeError(
+                f"keras_cnn_ref.{name} needs Keras {since} or newer, which brought Keras's own. "
+                f"Received: keras.__version__={sys.modules['keras'].__version__!r}"
+            )
         return getattr(layers, name)
     raise AttributeError(f"module 'keras_cnn_ref' has no attribute {name!r}")
 

@@ -17,12 +17,26 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-
-_COLLECTIVE = re.compile(r"= (\([^)]*\)|\S+) (all-reduce|all-gather|all-to-all|collective-permute|reduce-scatter)"
-                         r"(?:-start)?\(")
+_COLLECTIVE = re.compile(
+    r"= (\([^)]*\)|\S+) (all-reduce|all-gather|all-to-all|collective-permute|reduce-scatter)"
+    r"(?:-start)?\("
+)
 _ARRAY = re.compile(r"\b([a-z]+\d*)\[([\d,]*)\]")
-_ITEMSIZES = {"pred": 1, "s8": 1, "u8": 1, "f16": 2, "bf16": 2, "s16": 2, "u16": 2, "f32": 4, "s32": 4, "u32": 4,
-              "f64": 8, "s64": 8, "u64": 8}
+_ITEMSIZES = {
+    "pred": 1,
+    "s8": 1,
+    "u8": 1,
+    "f16": 2,
+    "bf16": 2,
+    "s16": 2,
+    "u16": 2,
+    "f32": 4,
+    "s32": 4,
+    "u32": 4,
+    "f64": 8,
+    "s64": 8,
+    "u64": 8,
+}
 
 
 def run_on_devices(module: str, request: dict, devices: int, timeout_s: float) -> dict:
@@ -32,10 +46,21 @@ def run_on_devices(module: str, request: dict, devices: int, timeout_s: float) -
         RuntimeError: the child failed; the message ends with its last line of stderr.
     """
     flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
-    env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu", "KERAS_BACKEND": "jax",
-           "PYTHONPATH": os.pathsep.join(path or os.getcwd() for path in sys.path)}
-    done = subprocess.run([sys.executable, "-m", module], input=json.dumps(request), capture_output=True,
-                          text=True, env=env, timeout=timeout_s)
+    env = {
+        **os.environ,
+        "XLA_FLAGS": flags,
+        "JAX_PLATFORMS": "cpu",
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": os.pathsep.join(path or os.getcwd() for path in sys.path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", module],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+    )
     if done.returncode:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise RuntimeError(f"the {devices}-device process ({module}) failed: {last}")
@@ -47,8 +72,7 @@ def serve(handle: Callable[[dict], dict], devices: int) -> None:
     import jax
 
     if jax.device_count() != devices:
-        raise RuntimeError(f"expected {devices} devices (XLA_FLAGS). Received: jax.device_count()="
-                           f"{jax.device_count()}")
+        raise RuntimeError(f"expected {devices} devices (XLA_FLAGS). Received: jax.device_count()={jax.device_count()}")
     print(json.dumps(handle(json.load(sys.stdin))))
 
 

@@ -46,7 +46,8 @@ _FAMILIES = {
 # key ("conv2d", "conv2dtranspose", "adaptivemaxpool3d", ...: the case tables' and the runner's flags) -> Entry
 LAYERS: dict[str, Entry] = {
     f"{stem}{rank}d{'transpose' if kind == 'conv_transpose' else ''}": Entry(pattern.format(rank), rank, kind, since)
-    for kind, (stem, pattern, ranks, since) in _FAMILIES.items() for rank in ranks
+    for kind, (stem, pattern, ranks, since) in _FAMILIES.items()
+    for rank in ranks
 }
 
 CONVOLUTIONS = ("conv", "conv_transpose", "depthwise", "separable")

@@ -78,8 +78,12 @@ def _check(args: argparse.Namespace) -> int:
         impl = Implementation(**{name: load_class(spec) for name, spec in given.items()})
     except (ValueError, ImportError) as error:
         raise UsageError(str(error)) from None
-    versions = {"keras_cnn_ref": keras_cnn_ref.__version__, "keras": keras.__version__, "jax": jax.__version__,
-                "device": str(jax.devices()[0])}
+    versions = {
+        "keras_cnn_ref": keras_cnn_ref.__version__,
+        "keras": keras.__version__,
+        "jax": jax.__version__,
+        "device": str(jax.devices()[0]),
+    }
     print(report.header(given, versions), flush=True)
     results = suite.run_suite(chosen, impl, verbose=_progress_verbosity())
     print(report.format_table(results))
@@ -106,9 +110,19 @@ def _train(args: argparse.Namespace) -> int:
     if any(side not in SIDES for side in sides):
         raise UsageError(f"--sides takes {', '.join(SIDES)} or both, comma-separated. Received: {args.sides!r}")
     _check_paths(args, folders=("out",))
-    train_side_by_side(TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                   seed=args.seed, subset=args.subset, sides=sides, data=args.data, out=args.out,
-                                   verbose=_progress_verbosity()))
+    train_side_by_side(
+        TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+            subset=args.subset,
+            sides=sides,
+            data=args.data,
+            out=args.out,
+            verbose=_progress_verbosity(),
+        )
+    )
     return 0
 
 
@@ -132,8 +146,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="time ours against built-in Keras (and PyTorch, when installed)")
-    bench.add_argument("--quick", action="store_true",
-                       help="fewer, smaller cases, on the bundled MNIST sample unless --data: about half a minute")
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer, smaller cases, on the bundled MNIST sample unless --data: about half a minute",
+    )
     bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
     bench.add_argument("--markdown", metavar="PATH", help="write the tables as markdown")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG chart of the per-layer speedups")
@@ -148,13 +165,22 @@ def _add_train(commands) -> None:
     train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
     train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batch order")
     train.add_argument("--subset", type=_positive, metavar="N", help="train on the first N training images only")
-    train.add_argument("--sides", default="both",
-                       help="which layers to train: keras_cnn_ref, builtin, or both (the default; the same as "
-                            "keras_cnn_ref,builtin)")
-    train.add_argument("--data", metavar="PATH", help="an mnist.npz file (default: $KERAS_CNN_REF_MNIST, then "
-                       "keras.datasets.mnist, then the bundled sample)")
-    train.add_argument("--out", default="mnist-run", metavar="DIR",
-                       help="where results.json, learning_curves.png and the .keras models go")
+    train.add_argument(
+        "--sides",
+        default="both",
+        help="which layers to train: keras_cnn_ref, builtin, or both (the default; the same as keras_cnn_ref,builtin)",
+    )
+    train.add_argument(
+        "--data",
+        metavar="PATH",
+        help="an mnist.npz file (default: $KERAS_CNN_REF_MNIST, then keras.datasets.mnist, then the bundled sample)",
+    )
+    train.add_argument(
+        "--out",
+        default="mnist-run",
+        metavar="DIR",
+        help="where results.json, learning_curves.png and the .keras models go",
+    )
     train.set_defaults(run=_train)
 
 
@@ -169,11 +195,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keras-cnn-ref", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,train,bench}")
     check = commands.add_parser("check", help="compare conv and pooling layers, and the plugin, with built-in Keras")
-    check.add_argument("--select", metavar="PATTERN",
-                       help='run the cases whose "section/case" id matches one of these comma-separated '
-                            "globs or contains it")
-    check.add_argument("--dtype", choices=(*TOLERANCES, "all"), default="all",
-                       help="run only the cases that compute in this dtype (default: all)")
+    check.add_argument(
+        "--select",
+        metavar="PATTERN",
+        help='run the cases whose "section/case" id matches one of these comma-separated globs or contains it',
+    )
+    check.add_argument(
+        "--dtype",
+        choices=(*TOLERANCES, "all"),
+        default="all",
+        help="run only the cases that compute in this dtype (default: all)",
+    )
     check.add_argument("--json", metavar="PATH", help="write every comparison and a summary as JSON")
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML for CI systems")
     for key, entry in LAYERS.items():

@@ -61,7 +61,7 @@ def compare(tested, expected, tolerance: float, names: tuple[str, str] = ("teste
         return result
     index = tuple(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))
     # Each value as its own dtype prints it: 2.3511379 for a float32, not np.float64(2.351137876510620).
-    values = " | ".join(f"{name}={str(array[index])}" for name, array in zip(names, shown))
+    values = " | ".join(f"{name}={array[index]!s}" for name, array in zip(names, shown))
     return dataclasses.replace(result, detail=f"first difference at {index}: {values}")
 
 

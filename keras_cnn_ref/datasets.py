@@ -15,8 +15,10 @@ import numpy as np
 
 ENV_VAR = "KERAS_CNN_REF_MNIST"
 SAMPLE_PATH = pathlib.Path(__file__).parent / "_data" / "mnist_sample.npz"
-SAMPLE_CREDIT = ("the bundled MNIST sample (3,000 training and 1,000 test images; MNIST by Y. LeCun, "
-                 "C. Cortes and C. J. C. Burges, CC BY-SA 3.0)")
+SAMPLE_CREDIT = (
+    "the bundled MNIST sample (3,000 training and 1,000 test images; MNIST by Y. LeCun, "
+    "C. Cortes and C. J. C. Burges, CC BY-SA 3.0)"
+)
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -27,8 +29,10 @@ def load_npz(path: str | os.PathLike) -> tuple[Split, Split]:
     with np.load(path) as data:
         missing = [key for key in KEYS if key not in data.files]
         if missing:
-            raise ValueError(f"An MNIST file needs the arrays {KEYS} (Keras's mnist.npz layout); "
-                             f"{os.fspath(path)!r} lacks {missing}.")
+            raise ValueError(
+                f"An MNIST file needs the arrays {KEYS} (Keras's mnist.npz layout); "
+                f"{os.fspath(path)!r} lacks {missing}."
+            )
         return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 
 
@@ -49,8 +53,11 @@ def load_mnist(path: str | os.PathLike | None = None, download: bool = True) -> 
 
     try:
         return keras.datasets.mnist.load_data(), "keras.datasets.mnist"
-    except Exception as error:  # noqa: BLE001 - Keras raises a bare Exception when the download fails
+    except Exception as error:
         reason = " ".join(str(error).split())[:200]
-        print(f"keras.datasets.mnist.load_data() failed ({reason}); using {SAMPLE_CREDIT}. "
-              f"Give the full dataset with --data PATH or {ENV_VAR}=PATH.", file=sys.stderr)
+        print(
+            f"keras.datasets.mnist.load_data() failed ({reason}); using {SAMPLE_CREDIT}. "
+            f"Give the full dataset with --data PATH or {ENV_VAR}=PATH.",
+            file=sys.stderr,
+        )
         return load_npz(SAMPLE_PATH), SAMPLE_CREDIT

@@ -15,21 +15,56 @@ INPUT_SHAPE = (28, 28, 1)
 
 # "conv2d" and "maxpool2d" layers take the classes given to `documented_model`.
 DOCUMENTED_LAYERS = [
-    {"id": "conv2d", "kind": "conv2d", "args": {"filters": 4, "kernel_size": (3, 3), "activation": "relu"},
-     "output_shape": (26, 26, 4), "params": 40},  # 4 * (3*3 + 1)
-    {"id": "max_pooling2d", "kind": "maxpool2d", "args": {"pool_size": (2, 2)},
-     "output_shape": (13, 13, 4), "params": 0},
-    {"id": "conv2d_1", "kind": "conv2d", "args": {"filters": 8, "kernel_size": (3, 3), "activation": "relu"},
-     "output_shape": (11, 11, 8), "params": 296},  # ((3*3)*4 + 1) * 8
-    {"id": "max_pooling2d_1", "kind": "maxpool2d", "args": {"pool_size": (2, 2)},
-     "output_shape": (5, 5, 8), "params": 0},  # the last row and column are thrown away
-    {"id": "conv2d_2", "kind": "conv2d", "args": {"filters": 16, "kernel_size": (3, 3), "activation": "relu"},
-     "output_shape": (3, 3, 16), "params": 1168},  # ((3*3)*8 + 1) * 16
+    {
+        "id": "conv2d",
+        "kind": "conv2d",
+        "args": {"filters": 4, "kernel_size": (3, 3), "activation": "relu"},
+        "output_shape": (26, 26, 4),
+        "params": 40,
+    },  # 4 * (3*3 + 1)
+    {
+        "id": "max_pooling2d",
+        "kind": "maxpool2d",
+        "args": {"pool_size": (2, 2)},
+        "output_shape": (13, 13, 4),
+        "params": 0,
+    },
+    {
+        "id": "conv2d_1",
+        "kind": "conv2d",
+        "args": {"filters": 8, "kernel_size": (3, 3), "activation": "relu"},
+        "output_shape": (11, 11, 8),
+        "params": 296,
+    },  # ((3*3)*4 + 1) * 8
+    {
+        "id": "max_pooling2d_1",
+        "kind": "maxpool2d",
+        "args": {"pool_size": (2, 2)},
+        "output_shape": (5, 5, 8),
+        "params": 0,
+    },  # the last row and column are thrown away
+    {
+        "id": "conv2d_2",
+        "kind": "conv2d",
+        "args": {"filters": 16, "kernel_size": (3, 3), "activation": "relu"},
+        "output_shape": (3, 3, 16),
+        "params": 1168,
+    },  # ((3*3)*8 + 1) * 16
     {"id": "flatten", "kind": "flatten", "args": {}, "output_shape": (144,), "params": 0},
-    {"id": "dense", "kind": "dense", "args": {"units": 32, "activation": "relu"},
-     "output_shape": (32,), "params": 4640},
-    {"id": "dense_1", "kind": "dense", "args": {"units": 10, "activation": "softmax"},
-     "output_shape": (10,), "params": 330},
+    {
+        "id": "dense",
+        "kind": "dense",
+        "args": {"units": 32, "activation": "relu"},
+        "output_shape": (32,),
+        "params": 4640,
+    },
+    {
+        "id": "dense_1",
+        "kind": "dense",
+        "args": {"units": 10, "activation": "softmax"},
+        "output_shape": (10,),
+        "params": 330,
+    },
 ]
 TOTAL_PARAMS = sum(layer["params"] for layer in DOCUMENTED_LAYERS)  # 6474
 
@@ -47,8 +82,7 @@ def documented_model(conv2d: type = Conv2D, maxpool2d: type = MaxPooling2D, name
     6474
     >>> builtin = documented_model(keras.layers.Conv2D, keras.layers.MaxPooling2D)
     """
-    classes = {"conv2d": conv2d, "maxpool2d": maxpool2d, "flatten": keras.layers.Flatten,
-               "dense": keras.layers.Dense}
+    classes = {"conv2d": conv2d, "maxpool2d": maxpool2d, "flatten": keras.layers.Flatten, "dense": keras.layers.Dense}
     layers = [classes[spec["kind"]](**spec["args"], name=spec["id"]) for spec in DOCUMENTED_LAYERS]
     return keras.Sequential([keras.Input(INPUT_SHAPE), *layers], name=name)
 

@@ -65,8 +65,16 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
             "The input's channels must be a multiple of the kernel's in_channels. "
             f"Received: inputs.shape={tuple(inputs.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}"
         )
-    return kernels.conv(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
-                        groups=channels // kernel.shape[-2], data_format=data_format, plan=plan)
+    return kernels.conv(
+        inputs,
+        kernel,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        groups=channels // kernel.shape[-2],
+        data_format=data_format,
+        plan=plan,
+    )
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -78,46 +86,74 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     plan = kernel_plan(kernel)
     inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
     if inputs.dtype != kernel.dtype:
-        raise TypeError("A depthwise convolution's input and kernel must have the same dtype. Received: "
-                        f"inputs.dtype={inputs.dtype}, kernel.dtype={kernel.dtype}")
+        raise TypeError(
+            "A depthwise convolution's input and kernel must have the same dtype. Received: "
+            f"inputs.dtype={inputs.dtype}, kernel.dtype={kernel.dtype}"
+        )
     try:
-        return kernels.depthwise_conv(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
-                                      data_format=_data_format(data_format), plan=plan)
+        return kernels.depthwise_conv(
+            inputs,
+            kernel,
+            strides=strides,
+            padding=padding,
+            dilation_rate=dilation_rate,
+            data_format=_data_format(data_format),
+            plan=plan,
+        )
     except kernels.NoOutputPositions as error:
         return keras.ops.zeros(error.shape, kernel.dtype)
 
 
-def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
-                   dilation_rate=1):
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None, dilation_rate=1):
     """`keras.src.backend.jax.nn.conv_transpose` on `kernels.conv_transpose`."""
     plan = kernel_plan(kernel)
     inputs, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
-    return kernels.conv_transpose(inputs, kernel, strides=strides, padding=padding, output_padding=output_padding,
-                                  dilation_rate=dilation_rate, data_format=_data_format(data_format), plan=plan)
+    return kernels.conv_transpose(
+        inputs,
+        kernel,
+        strides=strides,
+        padding=padding,
+        output_padding=output_padding,
+        dilation_rate=dilation_rate,
+        data_format=_data_format(data_format),
+        plan=plan,
+    )
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """`keras.src.backend.jax.nn.max_pool` on `kernels.max_pool`."""
-    return kernels.max_pool(keras.ops.convert_to_tensor(inputs), pool_size=pool_size, strides=strides,
-                            padding=padding, data_format=_data_format(data_format))
+    return kernels.max_pool(
+        keras.ops.convert_to_tensor(inputs),
+        pool_size=pool_size,
+        strides=strides,
+        padding=padding,
+        data_format=_data_format(data_format),
+    )
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """`keras.src.backend.jax.nn.average_pool` on `kernels.average_pool`."""
-    return kernels.average_pool(keras.ops.convert_to_tensor(inputs), pool_size=pool_size, strides=strides,
-                                padding=padding, data_format=_data_format(data_format))
+    return kernels.average_pool(
+        keras.ops.convert_to_tensor(inputs),
+        pool_size=pool_size,
+        strides=strides,
+        padding=padding,
+        data_format=_data_format(data_format),
+    )
 
 
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """`keras.src.backend.jax.nn.adaptive_max_pool` (Keras 3.13 on) on `kernels.adaptive_max_pool`."""
-    return kernels.adaptive_max_pool(keras.ops.convert_to_tensor(inputs), output_size,
-                                     data_format=_data_format(data_format))
+    return kernels.adaptive_max_pool(
+        keras.ops.convert_to_tensor(inputs), output_size, data_format=_data_format(data_format)
+    )
 
 
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """`keras.src.backend.jax.nn.adaptive_average_pool` (Keras 3.13 on) on `kernels.adaptive_average_pool`."""
-    return kernels.adaptive_average_pool(keras.ops.convert_to_tensor(inputs), output_size,
-                                         data_format=_data_format(data_format))
+    return kernels.adaptive_average_pool(
+        keras.ops.convert_to_tensor(inputs), output_size, data_format=_data_format(data_format)
+    )
 
 
 def _raising_as_built_in(name: str, ours):
@@ -130,6 +166,7 @@ def _raising_as_built_in(name: str, ours):
     type is found by tracing the original function abstractly on the same
     arguments (`jax.eval_shape`): nothing runs, and only when ours failed.
     """
+
     @functools.wraps(ours)
     def routed(*args, **kwargs):
         try:
@@ -152,7 +189,7 @@ def _built_in_error(original, args, kwargs) -> type[Exception] | None:
         warnings.simplefilter("ignore")
         try:
             jax.eval_shape(lambda: original(*args, **kwargs))
-        except Exception as error:  # noqa: BLE001 - the type is the answer
+        except Exception as error:
             return type(error)
     return None
 
@@ -165,8 +202,18 @@ def _both(ours: type[Exception], theirs: type[Exception]) -> type[Exception]:
 
 # What `enable()` puts in Keras's JAX backend, where the backend has it (adaptive pooling came with
 # Keras 3.13). Keras's `separable_conv` calls the module's `depthwise_conv` and `conv`, so it follows them.
-ROUTED = {function.__name__: _raising_as_built_in(function.__name__, function) for function in (
-    conv, depthwise_conv, conv_transpose, max_pool, average_pool, adaptive_max_pool, adaptive_average_pool)}
+ROUTED = {
+    function.__name__: _raising_as_built_in(function.__name__, function)
+    for function in (
+        conv,
+        depthwise_conv,
+        conv_transpose,
+        max_pool,
+        average_pool,
+        adaptive_max_pool,
+        adaptive_average_pool,
+    )
+}
 
 _lock = threading.RLock()
 _depth = 0  # enable() calls not yet matched by disable()

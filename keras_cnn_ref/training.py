@@ -74,8 +74,12 @@ def compiled_models(config: TrainConfig) -> dict:
     for side in config.sides:
         model = documented_model(*SIDES[side], name=side)
         model.set_weights(initial)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], jit_compile=True)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=True,
+        )
         models[side] = model
     return models
 
@@ -90,7 +94,7 @@ def train_side_by_side(config: TrainConfig) -> dict:
     """Trains, prints the per-epoch table, and writes results.json, the plot and the model."""
     (train, test), source = load_mnist(config.data)
     x, y = prepare(*train)
-    x, y = x[:config.subset], y[:config.subset]
+    x, y = x[: config.subset], y[: config.subset]
     x_test, y_test = prepare(*test)
     device = jax.devices()[0]
     print(f"data: {source}, {len(x)} training and {len(x_test)} test images; training on {device.platform} ({device})")
@@ -103,15 +107,36 @@ def train_side_by_side(config: TrainConfig) -> dict:
             timer = _TrainingTimer()
             # One epoch per call (the optimizer's state carries over): Keras's progress bar then prints no
             # "Epoch 1/1" header of its own under the one above.
-            logs = model.fit(x[order], y[order], batch_size=config.batch_size, epochs=1, shuffle=False,
-                             validation_data=(x_test, y_test), callbacks=[timer], verbose=config.verbose).history
-            history[side].append({"epoch": epoch + 1, "loss": logs["loss"][-1], "accuracy": logs["accuracy"][-1],
-                                  "test_accuracy": logs["val_accuracy"][-1],
-                                  "samples_per_second": len(x) / timer.seconds})
+            logs = model.fit(
+                x[order],
+                y[order],
+                batch_size=config.batch_size,
+                epochs=1,
+                shuffle=False,
+                validation_data=(x_test, y_test),
+                callbacks=[timer],
+                verbose=config.verbose,
+            ).history
+            history[side].append(
+                {
+                    "epoch": epoch + 1,
+                    "loss": logs["loss"][-1],
+                    "accuracy": logs["accuracy"][-1],
+                    "test_accuracy": logs["val_accuracy"][-1],
+                    "samples_per_second": len(x) / timer.seconds,
+                }
+            )
         if len(models) == 2:
             weight_gaps.append(weight_gap(*models.values()))
-    results = {"config": dataclasses.asdict(config), "data": source, "device": str(device), "history": history,
-               "weight_gap_after_epoch": weight_gaps, "keras": keras.__version__, "jax": jax.__version__}
+    results = {
+        "config": dataclasses.asdict(config),
+        "data": source,
+        "device": str(device),
+        "history": history,
+        "weight_gap_after_epoch": weight_gaps,
+        "keras": keras.__version__,
+        "jax": jax.__version__,
+    }
     print(format_history(results))
     _write_outputs(results, models, pathlib.Path(config.out))
     return results
@@ -124,10 +149,14 @@ def format_history(results: dict) -> str:
         for row in epochs:
             gaps = results["weight_gap_after_epoch"]
             gap = f"{gaps[row['epoch'] - 1]:.1e}" if gaps and side == "builtin" else ""
-            lines.append(f"{row['epoch']:>5}  {side:<13}  {row['loss']:>7.4f}  {row['accuracy']:>8.4f}  "
-                         f"{row['test_accuracy']:>8.4f}  {row['samples_per_second']:>9.0f}  {gap}")
-    lines.append("(epoch 1's samples/s includes compiling the training step; weight gap: the largest normwise "
-                 "relative difference between the two sides' weights after that epoch)")
+            lines.append(
+                f"{row['epoch']:>5}  {side:<13}  {row['loss']:>7.4f}  {row['accuracy']:>8.4f}  "
+                f"{row['test_accuracy']:>8.4f}  {row['samples_per_second']:>9.0f}  {gap}"
+            )
+    lines.append(
+        "(epoch 1's samples/s includes compiling the training step; weight gap: the largest normwise "
+        "relative difference between the two sides' weights after that epoch)"
+    )
     return "\n".join(lines)
 
 
@@ -174,14 +203,17 @@ def learning_curves_figure(results: dict):
 
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
     # The curves coincide: ours wide and pale underneath, built-in's thin on top.
-    styles = {"keras_cnn_ref": {"linewidth": 5, "alpha": 0.45, "marker": "o", "markersize": 10},
-              "builtin": {"linewidth": 1.2, "marker": "."}}
+    styles = {
+        "keras_cnn_ref": {"linewidth": 5, "alpha": 0.45, "marker": "o", "markersize": 10},
+        "builtin": {"linewidth": 1.2, "marker": "."},
+    }
     for side, epochs in results["history"].items():
         numbers = [row["epoch"] for row in epochs]
         loss_axes.plot(numbers, [row["loss"] for row in epochs], label=side, **styles[side])
         accuracy_axes.plot(numbers, [row["accuracy"] for row in epochs], label=f"{side} train", **styles[side])
-        accuracy_axes.plot(numbers, [row["test_accuracy"] for row in epochs], linestyle="--",
-                           label=f"{side} test", **styles[side])
+        accuracy_axes.plot(
+            numbers, [row["test_accuracy"] for row in epochs], linestyle="--", label=f"{side} test", **styles[side]
+        )
     loss_axes.set(title="training loss", xlabel="epoch")
     accuracy_axes.set(title="accuracy", xlabel="epoch")
     for axes in (loss_axes, accuracy_axes):

@@ -28,14 +28,18 @@ import tempfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DOCUMENTS = ["README.md", "docs/*.md"]
+DOCUMENTS = ["README.md", "docs/*.md", "docs/*/*.md"]
 LANGUAGES = ("python", "bash", "text")  # every fenced block names one; the first two run
 
 
 def project_files() -> list[str]:
     """The files a fresh clone of this working tree holds: tracked ones, and new ones not ignored."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -50,8 +54,11 @@ def _fresh_copy(folder: pathlib.Path) -> pathlib.Path:
 def _user_environment(folder: pathlib.Path) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
     scripts = os.path.dirname(sys.executable)  # this environment's python and keras-cnn-ref, as if activated
-    return {**environment, "PATH": f"{scripts}{os.pathsep}{environment.get('PATH', '')}",
-            "KERAS_HOME": str(folder / "keras-home")}
+    return {
+        **environment,
+        "PATH": f"{scripts}{os.pathsep}{environment.get('PATH', '')}",
+        "KERAS_HOME": str(folder / "keras-home"),
+    }
 
 
 def _run(example, command: list[str], suffix: str, timeout: int) -> None:
@@ -62,12 +69,20 @@ def _run(example, command: list[str], suffix: str, timeout: int) -> None:
         project = _fresh_copy(folder)
         block = folder / f"block{suffix}"
         block.write_text(example.parsed)
-        result = subprocess.run([*command, str(block)], cwd=project, env=_user_environment(folder),
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [*command, str(block)],
+            cwd=project,
+            env=_user_environment(folder),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     if result.returncode:
         output = (result.stdout + result.stderr).strip().splitlines()
-        raise AssertionError(f"{example.path}, line {example.line}: the block exited with status "
-                             f"{result.returncode}:\n" + "\n".join(output[-40:]))
+        raise AssertionError(
+            f"{example.path}, line {example.line}: the block exited with status "
+            f"{result.returncode}:\n" + "\n".join(output[-40:])
+        )
 
 
 SKIP = re.compile(r'<!-- skip: next "(.+?)" -->')
@@ -75,14 +90,14 @@ SKIP = re.compile(r'<!-- skip: next "(.+?)" -->')
 
 def skip_reason(example) -> str | None:
     """The reason in the skip comment among the two lines above the block, if there is one."""
-    before = "\n".join(example.document.text[:example.start].rstrip().splitlines()[-2:])
+    before = "\n".join(example.document.text[: example.start].rstrip().splitlines()[-2:])
     found = SKIP.search(before)
     return found.group(1) if found else None
 
 
-def is_slow(example) -> bool:
-    """A block that runs, and builds an environment of its own."""
-    return "python3 -m venv" in example.parsed and skip_reason(example) is None
+def is_quick(example) -> bool:
+    """A block of the quick tier: all but those that run and build an environment of their own."""
+    return "python3 -m venv" not in example.parsed or skip_reason(example) is not None
 
 
 def run_python(example) -> None:

@@ -52,7 +52,7 @@ def _unpad(grad_xp, pads, spatial):
 def conv(x, kernel, strides, padding="valid", dilation=None, groups=1, data_format="channels_last"):
     """out[n, *o, f] = sum over taps and the group's channels of x * kernel."""
     dilation = dilation or (1,) * len(strides)
-    x, kernel, pads, outs, xp = _conv_setup(x, kernel, strides, padding, dilation, data_format)
+    x, kernel, _, outs, xp = _conv_setup(x, kernel, strides, padding, dilation, data_format)
     cin_g, filters = kernel.shape[-2:]
     out = np.zeros((x.shape[0], *outs, filters))
     for position in itertools.product(*map(range, outs)):
@@ -86,8 +86,10 @@ def _pool_windows(x, pool_size, strides, padding, fill):
     """The padded input, its pads, and every output position with its window's slices."""
     pads, outs = _pads_and_outputs(x.shape[1:-1], pool_size, strides, padding)
     xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill)
-    windows = [(position, tuple(slice(p * s, p * s + w) for p, s, w in zip(position, strides, pool_size)))
-               for position in itertools.product(*map(range, outs))]
+    windows = [
+        (position, tuple(slice(p * s, p * s + w) for p, s, w in zip(position, strides, pool_size)))
+        for position in itertools.product(*map(range, outs))
+    ]
     return xp, pads, outs, windows
 
 
@@ -126,8 +128,9 @@ def average_pool(x, cotangent, pool_size, strides, padding="valid", data_format=
     return _from_last(out, data_format), _from_last(grad_x, data_format)
 
 
-def conv_transpose(x, kernel, cotangent, strides, padding="valid", output_padding=None, dilation=None,
-                   data_format="channels_last"):
+def conv_transpose(
+    x, kernel, cotangent, strides, padding="valid", output_padding=None, dilation=None, data_format="channels_last"
+):
     """The transposed convolution and its VJP, as XLA defines it: the input spread `strides` apart (zeros
     between), padded by Keras's `compute_conv_transpose_padding_args_for_jax`, then correlated with the
     kernel flipped, its channel axes swapped. `kernel` is `(*K, filters, channels)`."""
@@ -138,8 +141,9 @@ def conv_transpose(x, kernel, cotangent, strides, padding="valid", output_paddin
     kernel = np.asarray(kernel, np.float64)
     rank = kernel.ndim - 2
     dilation = dilation or (1,) * rank
-    pads = compute_conv_transpose_padding_args_for_jax(x.shape, kernel.shape, list(strides), padding,
-                                                       output_padding, list(dilation))
+    pads = compute_conv_transpose_padding_args_for_jax(
+        x.shape, kernel.shape, list(strides), padding, output_padding, list(dilation)
+    )
     spread_shape = [(n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides)]
     spread = np.zeros((x.shape[0], *spread_shape, x.shape[-1]))
     spread[(slice(None), *(slice(None, None, s) for s in strides))] = x
@@ -151,8 +155,9 @@ def conv_transpose(x, kernel, cotangent, strides, padding="valid", output_paddin
     grad_padded, grad_flipped = conv_vjp(padded[crop], flipped, cotangent, (1,) * rank, dilation=dilation)
     grad_full = np.zeros_like(padded)
     grad_full[crop] = grad_padded
-    grad_spread = grad_full[(slice(None), *(slice(max(a, 0), max(a, 0) + n) for (a, _), n in
-                                            zip(pads, spread_shape)), slice(None))]
+    grad_spread = grad_full[
+        (slice(None), *(slice(max(a, 0), max(a, 0) + n) for (a, _), n in zip(pads, spread_shape)), slice(None))
+    ]
     grad_x = grad_spread[(slice(None), *(slice(None, None, s) for s in strides))]
     grad_kernel = np.flip(grad_flipped.swapaxes(-1, -2), axis=tuple(range(rank)))
     return _from_last(out, data_format), _from_last(grad_x, data_format), grad_kernel

@@ -24,32 +24,50 @@ def test_check_reports_the_documented_model_and_exits_zero(name, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("tested: keras_cnn_ref 0.1.0's layers and plugin | builtin: Keras 3.")
     assert "== documented_model" in lines
-    for figure in ("tested=40 | builtin=40 | documented=40", "tested=296 | builtin=296 | documented=296",
-                   "tested=1168 | builtin=1168 | documented=1168", "tested=6474 | builtin=6474 | documented=6474",
-                   "tested=(5, 5, 8) | builtin=(5, 5, 8) | documented=(5, 5, 8)"):
+    for figure in (
+        "tested=40 | builtin=40 | documented=40",
+        "tested=296 | builtin=296 | documented=296",
+        "tested=1168 | builtin=1168 | documented=1168",
+        "tested=6474 | builtin=6474 | documented=6474",
+        "tested=(5, 5, 8) | builtin=(5, 5, 8) | documented=(5, 5, 8)",
+    ):
         assert figure in result.stdout
     assert lines[-1].endswith(" passed, 0 failed")
 
 
 def test_a_module_in_the_current_folder_is_found_and_named_at_the_top(tmp_path):
-    (tmp_path / "mymod.py").write_text(textwrap.dedent("""
+    (tmp_path / "mymod.py").write_text(
+        textwrap.dedent("""
         import keras_cnn_ref
 
         class MyConv2D(keras_cnn_ref.Conv2D):
             pass
-    """))
-    command = [*COMMANDS["console-script"], "check", "--conv2d", "mymod:MyConv2D", "--select", "documented_model/conv2d"]
+    """)
+    )
+    command = [
+        *COMMANDS["console-script"],
+        "check",
+        "--conv2d",
+        "mymod:MyConv2D",
+        "--select",
+        "documented_model/conv2d",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("tested: mymod:MyConv2D (--conv2d), and keras_cnn_ref 0.1.0's other layers")
 
 
-@pytest.mark.parametrize("option, path, reason", [
-    ("--json", "no/such/folder/report.json", "no folder no/such/folder to write report.json in"),
-    ("--junit", ".", ". is a folder"),
-])
-def test_an_unwritable_report_path_is_one_line_and_status_2_before_any_case_runs(option, path, reason, tmp_path,
-                                                                                capsys, monkeypatch):
+@pytest.mark.quick
+@pytest.mark.parametrize(
+    "option, path, reason",
+    [
+        ("--json", "no/such/folder/report.json", "no folder no/such/folder to write report.json in"),
+        ("--junit", ".", ". is a folder"),
+    ],
+)
+def test_an_unwritable_report_path_is_one_line_and_status_2_before_any_case_runs(
+    option, path, reason, tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--select", "documented_model", option, path]) == 2
     captured = capsys.readouterr()
@@ -57,19 +75,24 @@ def test_an_unwritable_report_path_is_one_line_and_status_2_before_any_case_runs
     assert captured.err == f"keras-cnn-ref check: {option} {path}: {reason}.\n"
 
 
+@pytest.mark.quick
 def test_a_usage_error_is_one_line_and_status_2():
     result = subprocess.run([sys.executable, "-m", "keras_cnn_ref"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == ("keras-cnn-ref: the following arguments are required: {check,train,bench} "
-                             "(see keras-cnn-ref --help)\n")
+    assert result.stderr == (
+        "keras-cnn-ref: the following arguments are required: {check,train,bench} (see keras-cnn-ref --help)\n"
+    )
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--epochs", "0"], "argument --epochs: must be a whole number, 1 or more. Received: '0'"),
-    (["--batch-size", "-8"], "argument --batch-size: must be a whole number, 1 or more. Received: '-8'"),
-    (["--sides", "ours"], "--sides takes keras_cnn_ref, builtin or both, comma-separated. Received: 'ours'"),
-    (["--data", "no-such-mnist.npz"], "keras-cnn-ref train: --data no-such-mnist.npz: no such file.\n"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--epochs", "0"], "argument --epochs: must be a whole number, 1 or more. Received: '0'"),
+        (["--batch-size", "-8"], "argument --batch-size: must be a whole number, 1 or more. Received: '-8'"),
+        (["--sides", "ours"], "--sides takes keras_cnn_ref, builtin or both, comma-separated. Received: 'ours'"),
+        (["--data", "no-such-mnist.npz"], "keras-cnn-ref train: --data no-such-mnist.npz: no such file.\n"),
+    ],
+)
 def test_train_refuses_bad_arguments_with_status_2(arguments, message, capsys, tmp_path):
     try:
         status = main(["train", "--out", str(tmp_path / "run"), *arguments])

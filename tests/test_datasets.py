@@ -6,6 +6,8 @@ import pytest
 from keras_cnn_ref import datasets
 from keras_cnn_ref.models import keras
 
+pytestmark = pytest.mark.quick
+
 
 def test_the_bundled_sample_is_real_mnist_in_keras_layout():
     (x_train, y_train), (x_test, y_test) = datasets.load_npz(datasets.SAMPLE_PATH)
@@ -16,8 +18,13 @@ def test_the_bundled_sample_is_real_mnist_in_keras_layout():
 
 def test_a_given_path_and_the_environment_variable_are_used(tmp_path, monkeypatch):
     path = tmp_path / "tiny.npz"
-    np.savez(path, x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2, np.uint8),
-             x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.zeros(1, np.uint8))
+    np.savez(
+        path,
+        x_train=np.zeros((2, 28, 28), np.uint8),
+        y_train=np.zeros(2, np.uint8),
+        x_test=np.zeros((1, 28, 28), np.uint8),
+        y_test=np.zeros(1, np.uint8),
+    )
     (train, _), source = datasets.load_mnist(path)
     assert len(train[0]) == 2 and source == f"file {path}"
     monkeypatch.setenv(datasets.ENV_VAR, str(path))
@@ -36,7 +43,7 @@ def test_without_network_the_bundled_sample_is_used_and_said(monkeypatch, capsys
 
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    (train, test), source = datasets.load_mnist()
+    (train, _), source = datasets.load_mnist()
     assert source == datasets.SAMPLE_CREDIT and len(train[0]) == 3000
     message = capsys.readouterr().err
     assert "no network" in message and "CC BY-SA 3.0" in message and "--data PATH" in message

@@ -4,6 +4,8 @@ import pytest
 
 from keras_cnn_ref._devices import collectives, run_on_devices
 
+pytestmark = pytest.mark.quick
+
 
 def test_a_failing_child_is_one_line_that_ends_with_its_last_words():
     with pytest.raises(RuntimeError, match=r"the 8-device process \(no_such_module\) failed: .*No module named"):
@@ -17,5 +19,7 @@ def test_collectives_are_listed_by_kind_with_their_bytes_and_tuples_flattened():
   %p = pred[] parameter(0)
 """
     found = collectives(hlo)
-    assert found == {"all-reduce": [("f32[] f32[3,3,1,4] bf16[4]", 4 + 144 + 8)],
-                     "all-gather": [("f32[64,13,13,32]", 64 * 13 * 13 * 32 * 4)]}
+    assert found == {
+        "all-reduce": [("f32[] f32[3,3,1,4] bf16[4]", 4 + 144 + 8)],
+        "all-gather": [("f32[64,13,13,32]", 64 * 13 * 13 * 32 * 4)],
+    }

@@ -3,10 +3,12 @@
 import jax
 import keras
 import numpy as np
+import pytest
 
 from keras_cnn_ref.models import DOCUMENTED_LAYERS, TOTAL_PARAMS, documented_model
 
 
+@pytest.mark.quick
 def test_documented_shapes_and_parameter_counts():
     model = documented_model()
     assert [layer.count_params() for layer in model.layers] == [40, 0, 296, 0, 1168, 0, 4640, 330]
@@ -39,8 +41,12 @@ def test_fit_evaluate_predict_with_jit_compile_follow_builtin(rng):
         # SGD, not Adam: Adam's first steps are about lr * sign(gradient), so on
         # gradients near zero it turns float32 round-off into whole steps (see
         # tools/roundoff_growth.py); SGD keeps the twins within round-off.
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], jit_compile=True)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=True,
+        )
         histories.append(model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history)
     ours, builtin = models
     np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=1e-5)

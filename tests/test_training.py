@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from keras_cnn_ref.cli import main
 from keras_cnn_ref.datasets import SAMPLE_PATH
@@ -13,8 +14,21 @@ from keras_cnn_ref.datasets import SAMPLE_PATH
 
 def test_short_run_learns_and_writes_plot_results_and_reloadable_models(tmp_path, capsys):
     out = tmp_path / "run"
-    status = main(["train", "--data", str(SAMPLE_PATH), "--epochs", "3", "--batch-size", "64",
-                   "--learning-rate", "3e-3", "--out", str(out)])
+    status = main(
+        [
+            "train",
+            "--data",
+            str(SAMPLE_PATH),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "64",
+            "--learning-rate",
+            "3e-3",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert status == 0 and "training on cpu" in printed and "weight gap" in printed
     headers = [line for line in printed.splitlines() if line.startswith(("[", "Epoch "))]  # "Epoch ": Keras's own
@@ -28,21 +42,44 @@ def test_short_run_learns_and_writes_plot_results_and_reloadable_models(tmp_path
     assert abs(ours[-1]["test_accuracy"] - builtin[-1]["test_accuracy"]) <= 0.02
     assert results["weight_gap_after_epoch"][0] < 1e-4  # float32 round-off, not divergence
     assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    script = ("import sys, numpy as np, keras_cnn_ref, keras; m = keras.saving.load_model(sys.argv[1]); "
-              "print(type(m.layers[0]).__module__, m.predict(np.zeros((2, 28, 28, 1), 'float32'), verbose=0).shape)")
-    loaded = subprocess.run([sys.executable, "-c", script, str(out / "mnist_keras_cnn_ref.keras")],
-                            capture_output=True, text=True, timeout=300,
-                            env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"})
+    script = (
+        "import sys, numpy as np, keras_cnn_ref, keras; m = keras.saving.load_model(sys.argv[1]); "
+        "print(type(m.layers[0]).__module__, m.predict(np.zeros((2, 28, 28, 1), 'float32'), verbose=0).shape)"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script, str(out / "mnist_keras_cnn_ref.keras")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+    )
     assert loaded.stdout.split() == ["keras_cnn_ref.layers._conv", "(2,", "10)"], loaded.stderr
 
 
 def test_sides_both_is_both_sides(tmp_path):
-    assert main(["train", "--data", str(SAMPLE_PATH), "--epochs", "1", "--subset", "256", "--sides", "both",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(SAMPLE_PATH),
+                "--epochs",
+                "1",
+                "--subset",
+                "256",
+                "--sides",
+                "both",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     assert list(results["history"]) == ["keras_cnn_ref", "builtin"] and len(results["weight_gap_after_epoch"]) == 1
 
 
+@pytest.mark.quick
 def test_the_plot_after_one_epoch_shows_every_point_on_plain_axes():
     from keras_cnn_ref.training import learning_curves_figure
 
@@ -60,8 +97,24 @@ def test_the_plot_after_one_epoch_shows_every_point_on_plain_axes():
 
 
 def test_one_side_alone_and_a_subset(tmp_path):
-    assert main(["train", "--data", str(SAMPLE_PATH), "--epochs", "1", "--subset", "256", "--sides", "builtin",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(SAMPLE_PATH),
+                "--epochs",
+                "1",
+                "--subset",
+                "256",
+                "--sides",
+                "builtin",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     assert list(results["history"]) == ["builtin"] and results["weight_gap_after_epoch"] == []
     assert np.isfinite(results["history"]["builtin"][0]["loss"])

@@ -35,8 +35,9 @@ from keras_cnn_ref.kernels._geometry import ntuple
 
 def base_kernels(revision: str, folder: str):
     """`keras_cnn_ref/kernels` as it was at `revision`, imported as the package `base_kernels`."""
-    archive = subprocess.run(["git", "archive", revision, "keras_cnn_ref/kernels"], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", revision, "keras_cnn_ref/kernels"], check=True, capture_output=True
+    ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         for member in tar.getmembers():
             member.name = member.name.replace("keras_cnn_ref/kernels", "base_kernels", 1)
@@ -58,13 +59,18 @@ def case_function(module, case: dict):
         def convolve(x, kernel):
             if causal:  # padded here, so that revisions without explicit pads compare too
                 x = jnp.pad(x, [(0, 0), (extent, 0), (0, 0)])
-            return module.conv(x, kernel, **{**geometry, "padding": "valid" if causal else args.get("padding", "valid")},
-                               data_format=data_format)
+            return module.conv(
+                x,
+                kernel,
+                **{**geometry, "padding": "valid" if causal else args.get("padding", "valid")},
+                data_format=data_format,
+            )
 
         return convolve
     if kind == "conv_transpose":
-        return lambda x, kernel: module.conv_transpose(x, kernel, output_padding=args.get("output_padding"),
-                                                       data_format=data_format, **geometry)
+        return lambda x, kernel: module.conv_transpose(
+            x, kernel, output_padding=args.get("output_padding"), data_format=data_format, **geometry
+        )
     if kind == "depthwise":
         return lambda x, kernel: module.depthwise_conv(x, kernel, data_format=data_format, **geometry)
     if kind == "separable":
@@ -73,8 +79,13 @@ def case_function(module, case: dict):
         pool = getattr(module, kind)
         return lambda x, _: pool(x, args["output_size"], data_format=data_format)
     pool = getattr(module, kind)
-    return lambda x, _: pool(x, pool_size=args["pool_size"], strides=args.get("strides"),
-                             padding=args.get("padding", "valid"), data_format=data_format)
+    return lambda x, _: pool(
+        x,
+        pool_size=args["pool_size"],
+        strides=args.get("strides"),
+        padding=args.get("padding", "valid"),
+        data_format=data_format,
+    )
 
 
 def operands(case: dict, dtype: str):
@@ -87,10 +98,12 @@ def operands(case: dict, dtype: str):
     channels = case["shape"][1] if args.get("data_format") == "channels_first" else case["shape"][-1]
     window = ntuple(args["kernel_size"], rank, "kernel_size")
     multiplier = args.get("depth_multiplier", 1)
-    shapes = {"conv": [(*window, channels, args.get("filters"))], "conv_transpose": [(*window, args.get("filters"),
-                                                                                       channels)],
-              "depthwise": [(*window, channels, multiplier)],
-              "separable": [(*window, channels, multiplier), (*(1,) * rank, channels * multiplier, args.get("filters"))]}
+    shapes = {
+        "conv": [(*window, channels, args.get("filters"))],
+        "conv_transpose": [(*window, args.get("filters"), channels)],
+        "depthwise": [(*window, channels, multiplier)],
+        "separable": [(*window, channels, multiplier), (*(1,) * rank, channels * multiplier, args.get("filters"))],
+    }
     weights = [jnp.asarray(rng.standard_normal(shape) * 0.1, dtype) for shape in shapes[kind]]
     return x, tuple(weights) if kind == "separable" else weights[0]
 
@@ -117,13 +130,20 @@ def main() -> None:
             if patterns and not any(p in case["id"] for p in patterns):
                 continue
             x, weights = operands(case, options.dtype)
-            steps = {name: forward_backward(case_function(module, case)) for name, module in
-                     (("base", base), ("now", kernels))}
-            samples = interleaved_samples({name: (lambda s=step: s(x, weights)) for name, step in steps.items()},
-                                          options.rounds)
+            steps = {
+                name: forward_backward(case_function(module, case))
+                for name, module in (("base", base), ("now", kernels))
+            }
+            samples = interleaved_samples(
+                {name: (lambda s=step, x=x, weights=weights: s(x, weights)) for name, step in steps.items()},
+                options.rounds,
+            )
             median = medians(samples)
-            print(f"{case['id']:28s} {median['base'] * 1e3:9.2f} {median['now'] * 1e3:9.2f} "
-                  f"{paired_speedup(samples['base'], samples['now']):8.3f}", flush=True)
+            print(
+                f"{case['id']:28s} {median['base'] * 1e3:9.2f} {median['now'] * 1e3:9.2f} "
+                f"{paired_speedup(samples['base'], samples['now']):8.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -26,13 +26,31 @@ SELECTED = "conv or pool or depthwise or separable"  # nn_test.py's other tests 
 def command(*extra: str) -> list[str]:
     """The pytest command line, run from outside the project so that Keras's files keep their own settings."""
     keras_dir = pathlib.Path(importlib.util.find_spec("keras").submodule_search_locations[0])
-    return [sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(keras_dir), "-p", "no:cacheprovider",
-            "-p", "tests.xla_refused", "-k", SELECTED, *(str(keras_dir / path) for path in TESTS), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(keras_dir),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "tests.xla_refused",
+        "-k",
+        SELECTED,
+        *(str(keras_dir / path) for path in TESTS),
+        *extra,
+    ]
 
 
 def main() -> int:
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join(
-        filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+    }
     return subprocess.run(command(*sys.argv[1:]), env=env, cwd=ROOT.parent).returncode
 
 

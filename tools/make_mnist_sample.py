@@ -17,8 +17,13 @@ TRAIN, TEST = 3000, 1000
 def main(source: str) -> None:
     mnist = np.load(source)
     target = pathlib.Path(__file__).resolve().parents[1] / "keras_cnn_ref" / "_data" / "mnist_sample.npz"
-    np.savez_compressed(target, x_train=mnist["x_train"][:TRAIN], y_train=mnist["y_train"][:TRAIN],
-                        x_test=mnist["x_test"][:TEST], y_test=mnist["y_test"][:TEST])
+    np.savez_compressed(
+        target,
+        x_train=mnist["x_train"][:TRAIN],
+        y_train=mnist["y_train"][:TRAIN],
+        x_test=mnist["x_test"][:TEST],
+        y_test=mnist["y_test"][:TEST],
+    )
     print(f"wrote {target} ({target.stat().st_size} bytes)")
 
 

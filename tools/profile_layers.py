@@ -21,11 +21,11 @@ import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import jax  # noqa: E402
+import jax
 
-from keras_cnn_ref.benchmark.cases import LAYER_CASES  # noqa: E402
-from keras_cnn_ref.benchmark.layers import layer_steps  # noqa: E402
-from keras_cnn_ref.benchmark.report import STAGES  # noqa: E402
+from keras_cnn_ref.benchmark.cases import LAYER_CASES
+from keras_cnn_ref.benchmark.layers import layer_steps
+from keras_cnn_ref.benchmark.report import STAGES
 
 
 def op_times(run, steps: int) -> tuple[dict[str, float], bool]:
@@ -36,9 +36,11 @@ def op_times(run, steps: int) -> tuple[dict[str, float], bool]:
         with jax.profiler.trace(folder):
             for _ in range(steps):
                 jax.block_until_ready(run())
-        events = json.load(gzip.open(glob.glob(f"{folder}/**/*.trace.json.gz", recursive=True)[0]))["traceEvents"]
-    names = {(e["pid"], e.get("tid")): e["args"]["name"]
-             for e in events if e.get("name") in ("process_name", "thread_name")}
+        with gzip.open(glob.glob(f"{folder}/**/*.trace.json.gz", recursive=True)[0]) as trace:
+            events = json.load(trace)["traceEvents"]
+    names = {
+        (e["pid"], e.get("tid")): e["args"]["name"] for e in events if e.get("name") in ("process_name", "thread_name")
+    }
     gpu_pids = {pid for (pid, tid), name in names.items() if tid is None and "GPU" in name}
 
     def counted(event) -> bool:
@@ -68,7 +70,7 @@ def main() -> None:
             seconds, on_gpu = op_times(steps[side][stage], args.steps)
             total = f": kernels {sum(seconds.values()) * 1e3:.3f} ms a call" if on_gpu else ""
             print(f"{args.case} {args.dtype} {stage}, {side}{total}")
-            for name, time in sorted(seconds.items(), key=lambda item: -item[1])[:args.top]:
+            for name, time in sorted(seconds.items(), key=lambda item: -item[1])[: args.top]:
                 print(f"  {time * 1e3:8.3f} ms  {name[:100]}")
 
 

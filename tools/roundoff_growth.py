@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from keras_cnn_ref.datasets import load_npz
-from keras_cnn_ref.training import TrainConfig, compiled_models, weight_gap, prepare
+from keras_cnn_ref.training import TrainConfig, compiled_models, prepare, weight_gap
 
 
 def main(path: str, epochs: int) -> None:
@@ -28,7 +28,9 @@ def main(path: str, epochs: int) -> None:
         order = rng.permutation(len(x))
         for model in (exact, nudged):
             model.fit(x[order], y[order], batch_size=config.batch_size, shuffle=False, verbose=0)
-        print(f"after epoch {epoch + 1}: built-in vs built-in one ulp apart, weight gap {weight_gap(exact, nudged):.1e}")
+        print(
+            f"after epoch {epoch + 1}: built-in vs built-in one ulp apart, weight gap {weight_gap(exact, nudged):.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ MNIST_BATCH = 128
 VISION_BATCH = 32
 QUICK_VISION_BATCH = 4
 
+# fmt: off
 LAYER_CASES = [
     # The documented MNIST model, at its training batch size.
     {"id": "mnist-conv1", "layer": "conv2d", "shape": (MNIST_BATCH, 28, 28, 1), "quick": True,
@@ -89,6 +90,7 @@ LAYER_CASES = [
     {"id": "adaptivemax-50x50x64-to-7", "layer": "adaptivemaxpool2d", "shape": (VISION_BATCH, 50, 50, 64),
      "quick": False, "args": {"output_size": 7}},
 ]
+# fmt: on
 
 DTYPES = ("float32", "bfloat16")
 
@@ -97,10 +99,7 @@ def selected_cases(quick: bool) -> list[dict]:
     """Every case in each dtype, or in `--quick` mode the quick ones in float32 at small batch."""
     if not quick:
         return [{**case, "dtype": dtype} for dtype in DTYPES for case in LAYER_CASES]
-    return [
-        {**case, "dtype": "float32", "shape": _quick_shape(case)}
-        for case in LAYER_CASES if case["quick"]
-    ]
+    return [{**case, "dtype": "float32", "shape": _quick_shape(case)} for case in LAYER_CASES if case["quick"]]
 
 
 def _quick_shape(case: dict) -> tuple[int, ...]:
@@ -139,8 +138,9 @@ def executed_share(case: dict, out_shape: tuple[int, ...], tactics: Tactics = CP
     (1.0, 0.25)
     """
     args, rank = case["args"], len(case["shape"]) - 2
-    window, strides, dilation = (ntuple(args.get(name, 1), rank, name) for name in ("kernel_size", "strides",
-                                                                                      "dilation_rate"))
+    window, strides, dilation = (
+        ntuple(args.get(name, 1), rank, name) for name in ("kernel_size", "strides", "dilation_rate")
+    )
     if LAYERS[case["layer"]].kind != "conv" or set(strides) != {1}:
         return 1.0
     channels_first = args.get("data_format") == "channels_first"

@@ -7,17 +7,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from keras_cnn_ref import layers
+from keras_cnn_ref._registry import available
 from keras_cnn_ref.benchmark.cases import conv_flops, executed_share
 from keras_cnn_ref.benchmark.report import STAGES
 from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
-from keras_cnn_ref._registry import available
 from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
 
 # Each registry key: (ours, built-in).
-CLASSES = {key: (getattr(layers, entry.class_name), getattr(keras.layers, entry.class_name))
-           for key, entry in available(minor_version(keras.__version__)).items()}
+CLASSES = {
+    key: (getattr(layers, entry.class_name), getattr(keras.layers, entry.class_name))
+    for key, entry in available(minor_version(keras.__version__)).items()
+}
 
 
 def timed_steps(layer, x: jax.Array) -> dict:
@@ -57,12 +59,21 @@ def measure_layer_case(case: dict, rounds: int) -> dict:
     samples = interleaved_samples(contenders, rounds)
     median_s = medians(samples)
     flops = conv_flops(case, out_shape)
-    result = {"id": case["id"], "dtype": case["dtype"], "layer": case["layer"], "shape": list(case["shape"]),
-              "executed_share": executed_share(case, out_shape) if flops else None}
+    result = {
+        "id": case["id"],
+        "dtype": case["dtype"],
+        "layer": case["layer"],
+        "shape": list(case["shape"]),
+        "executed_share": executed_share(case, out_shape) if flops else None,
+    }
     for stage, stage_flops in zip(STAGES, (flops, 3 * flops)):
         ours_s, builtin_s = median_s[f"ours/{stage}"], median_s[f"builtin/{stage}"]
         speedup = paired_speedup(samples[f"builtin/{stage}"], samples[f"ours/{stage}"])
-        result[stage] = {"ours_ms": ours_s * 1e3, "builtin_ms": builtin_s * 1e3, "speedup": speedup,
-                         "ours_gflops": stage_flops / ours_s / 1e9 if flops else None,
-                         "builtin_gflops": stage_flops / builtin_s / 1e9 if flops else None}
+        result[stage] = {
+            "ours_ms": ours_s * 1e3,
+            "builtin_ms": builtin_s * 1e3,
+            "speedup": speedup,
+            "ours_gflops": stage_flops / ours_s / 1e9 if flops else None,
+            "builtin_gflops": stage_flops / builtin_s / 1e9 if flops else None,
+        }
     return result

@@ -50,11 +50,14 @@ def measure(request: dict) -> dict:
     from keras_cnn_ref.training import SIDES, prepare
 
     (train, _), source = load_mnist(request["data"], request["download"])
-    x, y = (array[:request["samples"]] for array in prepare(*train))
+    x, y = (array[: request["samples"]] for array in prepare(*train))
     batch, results = request["batch_size"], []
     parallel = keras.distribution.DataParallel(devices=jax.devices())
-    runs = {"x1": (contextlib.nullcontext, batch), "x8": (parallel.scope, batch),
-            "x8 per device": (parallel.scope, batch * DEVICES)}
+    runs = {
+        "x1": (contextlib.nullcontext, batch),
+        "x8": (parallel.scope, batch),
+        "x8 per device": (parallel.scope, batch * DEVICES),
+    }
     for name in MODELS:
         contenders = {}
         for run, (scope, batch_size) in runs.items():
@@ -65,10 +68,18 @@ def measure(request: dict) -> dict:
                 contenders[f"{SIDE_NAMES[side]} {run}"] = _fit_epoch(model, scope, x, y, batch_size)
         samples = interleaved_samples(contenders, request["rounds"])  # each pair back to back
         speedups = {run: paired_speedup(samples[f"builtin {run}"], samples[f"ours {run}"]) for run in runs}
-        results.append({"model": name, "batch_size": batch, "samples": len(x), "data": source,
-                        "samples_per_s": {k: len(x) / s for k, s in medians(samples).items()},
-                        "speedup": speedups, "scaling": speedups["x8"] / speedups["x1"],
-                        "scaling_per_device": speedups["x8 per device"] / speedups["x1"]})
+        results.append(
+            {
+                "model": name,
+                "batch_size": batch,
+                "samples": len(x),
+                "data": source,
+                "samples_per_s": {k: len(x) / s for k, s in medians(samples).items()},
+                "speedup": speedups,
+                "scaling": speedups["x8"] / speedups["x1"],
+                "scaling_per_device": speedups["x8 per device"] / speedups["x1"],
+            }
+        )
     return {"results": results}
 
 

@@ -17,8 +17,9 @@ MATMUL_SIZE = 2048
 MIN_SAMPLE_S = 0.01
 
 
-def interleaved_samples(contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
-                        min_sample_s: float = MIN_SAMPLE_S) -> dict[str, list[float]]:
+def interleaved_samples(
+    contenders: dict[str, Callable[[], object]], rounds: int, warmup: int = 1, min_sample_s: float = MIN_SAMPLE_S
+) -> dict[str, list[float]]:
     """Seconds per call of each contender, one sample per round, run in turn each round.
 
     Every call is waited on (`jax.block_until_ready`), and `warmup` rounds

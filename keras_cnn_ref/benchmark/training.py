@@ -29,8 +29,13 @@ def fit_throughput(batch_size: int, samples: int, rounds: int, data: str | None,
         contenders["pytorch"] = torch_epoch
     samples = interleaved_samples(contenders, rounds)  # ours and built-in run back to back
     throughput = {name: len(x) / seconds for name, seconds in medians(samples).items()}
-    return {"batch_size": batch_size, "samples": len(x), "data": source, "samples_per_s": throughput,
-            "speedup": paired_speedup(samples["builtin"], samples["ours"])}
+    return {
+        "batch_size": batch_size,
+        "samples": len(x),
+        "data": source,
+        "samples_per_s": throughput,
+        "speedup": paired_speedup(samples["builtin"], samples["ours"]),
+    }
 
 
 def _fit_epoch(model, x: np.ndarray, y: np.ndarray, batch_size: int):
@@ -54,8 +59,18 @@ def torch_trainer(x: np.ndarray, y: np.ndarray, batch_size: int):
     torch.manual_seed(0)
     nn = torch.nn
     model = nn.Sequential(
-        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 32), nn.ReLU(), nn.Linear(32, 10),
+        nn.Conv2d(1, 4, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(144, 32),
+        nn.ReLU(),
+        nn.Linear(32, 10),
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     images = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)  # (N, 1, 28, 28)
@@ -64,8 +79,8 @@ def torch_trainer(x: np.ndarray, y: np.ndarray, batch_size: int):
     def epoch() -> None:
         for start in range(0, len(images), batch_size):
             optimizer.zero_grad()
-            logits = model(images[start:start + batch_size])
-            nn.functional.cross_entropy(logits, labels[start:start + batch_size]).backward()
+            logits = model(images[start : start + batch_size])
+            nn.functional.cross_entropy(logits, labels[start : start + batch_size]).backward()
             optimizer.step()
         if device == "cuda":
             torch.cuda.synchronize()  # the epoch's kernels have run, as Keras's fit returns after them
@@ -90,10 +105,15 @@ def train_step_costs(batch_size: int, rounds: int) -> dict:
             compiled = compile_step()
             seconds[name].append(time.perf_counter() - start)
             memory = compiled.memory_analysis()
-            peak_bytes[name] = (memory.temp_size_in_bytes + memory.argument_size_in_bytes
-                                + memory.output_size_in_bytes - memory.alias_size_in_bytes)
-    result = {name: {"compile_s": median_s, "peak_bytes": peak_bytes[name]}
-              for name, median_s in medians(seconds).items()}
+            peak_bytes[name] = (
+                memory.temp_size_in_bytes
+                + memory.argument_size_in_bytes
+                + memory.output_size_in_bytes
+                - memory.alias_size_in_bytes
+            )
+    result = {
+        name: {"compile_s": median_s, "peak_bytes": peak_bytes[name]} for name, median_s in medians(seconds).items()
+    }
     result["compile_ratio"] = paired_speedup(seconds["ours"], seconds["builtin"])  # ours / built-in
     result["memory_ratio"] = result["ours"]["peak_bytes"] / result["builtin"]["peak_bytes"]
     return result
@@ -103,8 +123,11 @@ def _step_compiler(conv2d: type, maxpool2d: type, x: np.ndarray, y: np.ndarray):
     model = documented_model(conv2d, maxpool2d)
     optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(model.trainable_variables)
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in optimizer.variables])
+    state = (
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        [v.value for v in optimizer.variables],
+    )
 
     def step(trainable, non_trainable, optimizer_state, images, labels):
         def loss(weights):

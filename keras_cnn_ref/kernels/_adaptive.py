@@ -22,8 +22,9 @@ from ._geometry import is_static, normalize_data_format, ntuple, spatial_axes, s
 from ._pool import average_pool, max_pool
 
 
-def adaptive_max_pool(x: jax.Array, output_size: int | Sequence[int], *,
-                      data_format: str = "channels_last") -> jax.Array:
+def adaptive_max_pool(
+    x: jax.Array, output_size: int | Sequence[int], *, data_format: str = "channels_last"
+) -> jax.Array:
     """The maximum of each adaptive window (`keras.ops.adaptive_max_pool`).
 
     Example:
@@ -33,8 +34,9 @@ def adaptive_max_pool(x: jax.Array, output_size: int | Sequence[int], *,
     return adaptive_pool(x, output_size, max_pool, data_format=data_format)
 
 
-def adaptive_average_pool(x: jax.Array, output_size: int | Sequence[int], *,
-                          data_format: str = "channels_last") -> jax.Array:
+def adaptive_average_pool(
+    x: jax.Array, output_size: int | Sequence[int], *, data_format: str = "channels_last"
+) -> jax.Array:
     """The mean of each adaptive window (`keras.ops.adaptive_average_pool`).
 
     Example:
@@ -44,8 +46,13 @@ def adaptive_average_pool(x: jax.Array, output_size: int | Sequence[int], *,
     return adaptive_pool(x, output_size, average_pool, data_format=data_format)
 
 
-def adaptive_pool(x: jax.Array, output_size: int | Sequence[int], pool: Callable[..., jax.Array], *,
-                  data_format: str = "channels_last") -> jax.Array:
+def adaptive_pool(
+    x: jax.Array,
+    output_size: int | Sequence[int],
+    pool: Callable[..., jax.Array],
+    *,
+    data_format: str = "channels_last",
+) -> jax.Array:
     """`pool` (`max_pool` or `average_pool`) over adaptive windows, one spatial axis after another."""
     x = jnp.asarray(x)
     data_format = normalize_data_format(data_format)

@@ -19,10 +19,10 @@ from ._correlate import correlate, transposed_correlate
 from ._geometry import (
     ConvGeometry,
     Pads,
+    channel_axis,
     dilated_extent,
     explicit_pads,
     is_static,
-    channel_axis,
     normalize_data_format,
     normalize_padding,
     ntuple,
@@ -107,8 +107,11 @@ def conv(
         return conv(x[:, None], kernel[None], bias=bias, groups=groups, plan=plan)[:, 0]
     spatial = [x.shape[axis] for axis in spatial_axes(x.ndim, data_format)]
     extents = list(map(dilated_extent, kernel.shape[:rank], dilation))
-    pads = padding if not isinstance(padding, str) else tuple(map(window_pads, spatial, extents, strides,
-                                                                  (padding,) * rank))
+    pads = (
+        padding
+        if not isinstance(padding, str)
+        else tuple(map(window_pads, spatial, extents, strides, (padding,) * rank))
+    )
     out_spatial = tuple(map(output_size, spatial, extents, strides, pads))
     if is_static(out_spatial) and 0 in out_spatial and x.size != 0:
         filters = kernel.shape[-1]
@@ -117,8 +120,10 @@ def conv(
             "positions, since the (padded) input is smaller than the dilated kernel. Received: "
             f"x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}, "
             f"strides={strides}, padding={padding!r}, dilation_rate={dilation}",
-            shape=(x.shape[0], *out_spatial, filters) if data_format == "channels_last"
-            else (x.shape[0], filters, *out_spatial))
+            shape=(x.shape[0], *out_spatial, filters)
+            if data_format == "channels_last"
+            else (x.shape[0], filters, *out_spatial),
+        )
     geometry = ConvGeometry(tuple(kernel.shape[:rank]), strides, dilation, groups, out_spatial)
     return _conv(x, kernel, bias, pads, geometry, data_format, plan)
 
@@ -160,8 +165,16 @@ def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, gro
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7))
-def _conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pads, geometry: ConvGeometry,
-          data_format: str, plan: Plan, transposed: bool = False) -> jax.Array:
+def _conv(
+    x: jax.Array,
+    kernel: jax.Array,
+    bias: jax.Array | None,
+    pads: Pads,
+    geometry: ConvGeometry,
+    data_format: str,
+    plan: Plan,
+    transposed: bool = False,
+) -> jax.Array:
     """`correlate` (or, `transposed`, `transposed_correlate` and the bias after) in `data_format`, per shard."""
     if data_format == "channels_first":
         x = jnp.moveaxis(x, 1, -1)  # (N, *S, C)
@@ -182,9 +195,19 @@ def _conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, pads: Pads, g
     if x.size:
         out = per_shard(shard, plan, x.shape[0], filters, geometry.groups)(x, kernel, bias)  # (N, *O, F)
     else:  # an empty batch: nothing to sum
-        out_spatial = geometry.out_spatial if not transposed else tuple(map(
-            transposed_size, x.shape[1:-1], map(dilated_extent, geometry.window, geometry.dilation),
-            geometry.strides, pads))
+        out_spatial = (
+            geometry.out_spatial
+            if not transposed
+            else tuple(
+                map(
+                    transposed_size,
+                    x.shape[1:-1],
+                    map(dilated_extent, geometry.window, geometry.dilation),
+                    geometry.strides,
+                    pads,
+                )
+            )
+        )
         out = jnp.zeros((x.shape[0], *out_spatial, filters), dtype)
     if data_format == "channels_first":
         out = jnp.moveaxis(out, -1, 1)  # (N, F, *O)

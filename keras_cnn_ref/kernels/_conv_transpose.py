@@ -91,7 +91,8 @@ def conv_transpose(
         raise ValueError(
             "Computed output size would be zero or negative: the transposed convolution crops more than "
             f"its windows span. Received: x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}, "
-            f"strides={strides}, padding={padding!r}, output_padding={output_padding}, dilation_rate={dilation}")
+            f"strides={strides}, padding={padding!r}, output_padding={output_padding}, dilation_rate={dilation}"
+        )
     geometry = ConvGeometry(tuple(kernel.shape[:rank]), strides, dilation, 1, tuple(spatial))
     return _conv(x, kernel, bias, pads, geometry, data_format, plan, True)
 
@@ -100,11 +101,18 @@ def _output_padding(value: int | Sequence[int] | None, rank: int) -> tuple[int |
     """`output_padding` as one entry per axis: None each, or non-negative ints."""
     if value is None:
         return (None,) * rank
-    values = (value,) * rank if isinstance(value, numbers.Integral) else tuple(value) if isinstance(
-        value, Sequence) and not isinstance(value, str) else ()
+    values = (
+        (value,) * rank
+        if isinstance(value, numbers.Integral)
+        else tuple(value)
+        if isinstance(value, Sequence) and not isinstance(value, str)
+        else ()
+    )
     if len(values) != rank or not all(isinstance(v, numbers.Integral) and v >= 0 for v in values):
-        raise ValueError(f"`output_padding` must be None, a non-negative int or a tuple of {rank} non-negative "
-                         f"ints. Received: output_padding={value!r}")
+        raise ValueError(
+            f"`output_padding` must be None, a non-negative int or a tuple of {rank} non-negative "
+            f"ints. Received: output_padding={value!r}"
+        )
     return tuple(int(v) for v in values)
 
 
@@ -112,12 +120,16 @@ def _check_operands(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, dat
     if kernel.ndim != x.ndim or 0 in kernel.shape[:-2]:
         raise ValueError(
             "The kernel must have the input's rank, `(*kernel_size, filters, in_channels)`, with every "
-            f"kernel_size positive. Received: x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}")
+            f"kernel_size positive. Received: x.shape={tuple(x.shape)}, kernel.shape={tuple(kernel.shape)}"
+        )
     channels = x.shape[channel_axis(data_format)]
     if channels != kernel.shape[-1]:
         raise ValueError(
             "The number of input channels must match the kernel's input channels, its last axis. Received: "
-            f"x.shape={tuple(x.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}")
+            f"x.shape={tuple(x.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}"
+        )
     if bias is not None and bias.shape != (kernel.shape[-2],):
-        raise ValueError("The bias must hold one value per filter. Received: "
-                         f"bias.shape={tuple(bias.shape)}, kernel.shape={tuple(kernel.shape)}")
+        raise ValueError(
+            "The bias must hold one value per filter. Received: "
+            f"bias.shape={tuple(bias.shape)}, kernel.shape={tuple(kernel.shape)}"
+        )

@@ -25,11 +25,12 @@ def depthwise_conv(
 ) -> jax.Array:
     """Each input channel convolved with its own `depth_multiplier` filters (`keras.ops.depthwise_conv`).
 
+    `bias`, `strides`, `padding`, `dilation_rate`, `data_format` and `plan` are `conv`'s.
+
     Args:
         x: input batch, `(batch, *spatial, channels)` or channels first.
         kernel: `(*kernel_size, channels, depth_multiplier)`; output channel
             `c * depth_multiplier + m` is channel `c` through filter `m`.
-        bias, strides, padding, dilation_rate, data_format, plan: as `conv`'s.
 
     Returns:
         `(batch, *new_spatial, channels * depth_multiplier)` (or channels first).
@@ -44,11 +45,21 @@ def depthwise_conv(
     if kernel.ndim != x.ndim or x.ndim < 2 or x.shape[channel_axis(data_format)] != kernel.shape[-2]:
         raise ValueError(
             "A depthwise kernel must be `(*kernel_size, channels, depth_multiplier)`, with the input's rank and "
-            f"channels. Received: x.shape={tuple(x.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}")
+            f"channels. Received: x.shape={tuple(x.shape)} ({data_format}), kernel.shape={tuple(kernel.shape)}"
+        )
     *window, channels, multiplier = kernel.shape
     grouped = kernel.reshape(*window, 1, channels * multiplier)  # (*K, 1, C*M): filter c*M + m reads channel c
-    return conv(x, grouped, bias=bias, strides=strides, padding=padding, dilation_rate=dilation_rate,
-                groups=channels, data_format=data_format, plan=plan)
+    return conv(
+        x,
+        grouped,
+        bias=bias,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        groups=channels,
+        data_format=data_format,
+        plan=plan,
+    )
 
 
 def separable_conv(
@@ -65,16 +76,25 @@ def separable_conv(
 ) -> jax.Array:
     """`depthwise_conv`, then a pointwise (1x1) `conv` with `bias` (`keras.ops.separable_conv`).
 
+    `x`, `bias`, `strides`, `padding`, `dilation_rate`, `data_format` and
+    `plan` are `conv`'s; strides, padding and dilation apply to the
+    depthwise step.
+
     Args:
         depthwise_kernel: `(*kernel_size, channels, depth_multiplier)`.
         pointwise_kernel: `(*ones, channels * depth_multiplier, filters)`.
-        x, bias, strides, padding, dilation_rate, data_format, plan: as
-            `conv`'s; strides, padding and dilation apply to the depthwise step.
 
     Example:
     >>> separable_conv(jnp.ones((1, 5, 2)), jnp.ones((3, 2, 1)), jnp.ones((1, 2, 4))).shape
     (1, 3, 4)
     """
-    depthwise = depthwise_conv(x, depthwise_kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
-                               data_format=data_format, plan=plan)
+    depthwise = depthwise_conv(
+        x,
+        depthwise_kernel,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        data_format=data_format,
+        plan=plan,
+    )
     return conv(depthwise, pointwise_kernel, bias=bias, data_format=data_format, plan=plan)

@@ -31,6 +31,7 @@ class ConvGeometry(NamedTuple):
     groups: int
     out_spatial: tuple[int, ...]
 
+
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
@@ -47,10 +48,7 @@ def ntuple(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
     else:
         values = ()
     if len(values) != n or not all(isinstance(v, numbers.Integral) and v > 0 for v in values):
-        raise ValueError(
-            f"`{name}` must be a positive int or a tuple of {n} positive ints. "
-            f"Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be a positive int or a tuple of {n} positive ints. Received: {name}={value!r}")
     return tuple(int(v) for v in values)
 
 
@@ -62,9 +60,7 @@ def one_of(value: str, choices: tuple[str, ...], name: str) -> str:
     """
     normalized = value.lower() if isinstance(value, str) else value
     if normalized not in choices:
-        raise ValueError(
-            f"`{name}` must be one of {choices} (case-insensitive). Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be one of {choices} (case-insensitive). Received: {name}={value!r}")
     return normalized
 
 
@@ -79,10 +75,13 @@ def explicit_pads(padding: Sequence[Sequence[int]], rank: int) -> Pads:
     ((2, 0),)
     """
     pairs = tuple(tuple(pair) if isinstance(pair, Sequence) and not isinstance(pair, str) else () for pair in padding)
-    if len(pairs) != rank or not all(len(pair) == 2 and all(isinstance(p, numbers.Integral) and p >= 0 for p in pair)
-                                     for pair in pairs):
-        raise ValueError(f"Explicit `padding` must be {rank} pairs of non-negative ints, (before, after) for each "
-                         f"spatial axis. Received: padding={padding!r}")
+    if len(pairs) != rank or not all(
+        len(pair) == 2 and all(isinstance(p, numbers.Integral) and p >= 0 for p in pair) for pair in pairs
+    ):
+        raise ValueError(
+            f"Explicit `padding` must be {rank} pairs of non-negative ints, (before, after) for each "
+            f"spatial axis. Received: padding={padding!r}"
+        )
     return tuple((int(before), int(after)) for before, after in pairs)
 
 
@@ -216,12 +215,7 @@ def window_offsets(window: Sequence[int], dilation: Sequence[int]) -> list[tuple
     return list(itertools.product(*ranges))
 
 
-def tap_window(
-    padded: jax.Array,
-    offset: Sequence[int],
-    out_shape: Sequence[int],
-    strides: Sequence[int],
-) -> jax.Array:
+def tap_window(padded: jax.Array, offset: Sequence[int], out_shape: Sequence[int], strides: Sequence[int]) -> jax.Array:
     """The strided view of `padded` that one window tap sees, at every output.
 
     `offset`, `out_shape` and `strides` cover every axis of `padded`; all are
@@ -231,8 +225,9 @@ def tap_window(
     return jax.lax.slice(padded, tuple(offset), tuple(limits), tuple(strides))
 
 
-def add_windows_back(windows: Sequence[jax.Array], offsets: Sequence[Sequence[int]], strides: Sequence[int],
-                     shape: Sequence[int]) -> jax.Array:
+def add_windows_back(
+    windows: Sequence[jax.Array], offsets: Sequence[Sequence[int]], strides: Sequence[int], shape: Sequence[int]
+) -> jax.Array:
     """The transpose of `tap_window`: sums every window back where it was read.
 
     `offsets[t]` (window `t`'s), `strides` and `shape` (the padded input's)
@@ -249,8 +244,10 @@ def add_windows_back(windows: Sequence[jax.Array], offsets: Sequence[Sequence[in
     sums = {}
     for window, offset in zip(windows, offsets):
         phase = tuple(start % stride for start, stride in zip(offset, strides))
-        edges = [(start // stride, extent - start // stride - count, 0)
-                 for start, stride, extent, count in zip(offset, strides, phase_shape, window.shape)]
+        edges = [
+            (start // stride, extent - start // stride - count, 0)
+            for start, stride, extent, count in zip(offset, strides, phase_shape, window.shape)
+        ]
         spread = jax.lax.pad(window, zero, edges)
         sums[phase] = sums[phase] + spread if phase in sums else spread
     phases = [sums.get(phase, jnp.zeros(phase_shape, zero.dtype)) for phase in itertools.product(*map(range, strides))]

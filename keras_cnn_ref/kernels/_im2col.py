@@ -50,8 +50,14 @@ class Im2col:
     (`jax.export`) take one whole image a tile.
     """
 
-    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
-                 itemsize: int, tactics: Tactics):
+    def __init__(
+        self,
+        padded_shape: Sequence[int],
+        kernel_shape: Sequence[int],
+        geometry: ConvGeometry,
+        itemsize: int,
+        tactics: Tactics,
+    ):
         self.geometry, self.rank = geometry, len(geometry.window)
         *_, self.group_channels, filters = kernel_shape
         self.group_filters = filters // geometry.groups
@@ -66,14 +72,21 @@ class Im2col:
             self.rows = -(-self.rows // self.row_tiles)
             if self.row_tiles == 1:
                 image_bytes = self.rows * row_bytes
-                self.images = max(b for b in range(1, batch + 1) if batch % b == 0 and b * image_bytes
-                                  <= max(tactics.chunk_bytes, image_bytes))
+                self.images = max(
+                    b
+                    for b in range(1, batch + 1)
+                    if batch % b == 0 and b * image_bytes <= max(tactics.chunk_bytes, image_bytes)
+                )
         self.tiles = batch // self.images * self.row_tiles
         self.tile_out = (self.images, self.rows, *out[1:])  # (b, rows, *O[1:])
         # The padded input's rows (first spatial axis) that whole tiles read, and one tile's slab of it.
         self.extent = (self.row_tiles * self.rows - 1) * strides[0] + self.blocks.window_extent[0]
-        self.slab_shape = (self.images, (self.rows - 1) * strides[0] + self.blocks.window_extent[0], *spatial[1:],
-                           channels)
+        self.slab_shape = (
+            self.images,
+            (self.rows - 1) * strides[0] + self.blocks.window_extent[0],
+            *spatial[1:],
+            channels,
+        )
         # XLA's CPU backend copies a product's first operand transposed when
         # its contracted axis (for the kernel gradient, the positions) is not
         # its minor one. With one group, the output gradient goes first: it is
@@ -81,8 +94,9 @@ class Im2col:
         # ran 2-17% faster. With groups, that order ran 12-16% slower.
         self.gradient_first = geometry.groups == 1
 
-    def forward(self, padded: jax.Array, kernel: jax.Array,
-                finish: Callable[[jax.Array], jax.Array] = lambda sums: sums) -> jax.Array:
+    def forward(
+        self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array] = lambda sums: sums
+    ) -> jax.Array:
         """Each tile's sums, passed through `finish` (rounding, bias) before they are stored."""
         weights, dtype = self._weights(kernel), sum_dtype(padded)
         group_axis, column_axis = self.rank + 1, self.rank + 2
@@ -90,12 +104,21 @@ class Im2col:
         def tile_sums(slab):
             def add_block(k, sums):
                 columns = self._columns(slab, k, self._span_start(k, slab.ndim))
-                return _plus(sums, lax.dot_general(columns, lax.dynamic_index_in_dim(weights, k, keepdims=False),
-                                              (((column_axis,), (1,)), ((group_axis,), (0,))),
-                                              preferred_element_type=dtype))  # (G, b, *O, F/G)
+                return _plus(
+                    sums,
+                    lax.dot_general(
+                        columns,
+                        lax.dynamic_index_in_dim(weights, k, keepdims=False),
+                        (((column_axis,), (1,)), ((group_axis,), (0,))),
+                        preferred_element_type=dtype,
+                    ),
+                )  # (G, b, *O, F/G)
 
-            zeros = None if self.blocks.count == 1 else jnp.zeros((self.geometry.groups, *self.tile_out,
-                                                                  self.group_filters), dtype)
+            zeros = (
+                None
+                if self.blocks.count == 1
+                else jnp.zeros((self.geometry.groups, *self.tile_out, self.group_filters), dtype)
+            )
             sums = self._each_block(add_block, zeros)
             sums = jnp.moveaxis(sums, 0, group_axis)  # (b, *O, G, F/G)
             return finish(sums.reshape(*sums.shape[:group_axis], -1))  # (b, *O, F)
@@ -106,13 +129,15 @@ class Im2col:
         if self.row_tiles == 1:  # whole images: the batch's own chunks, scanned
             outs = lax.map(tile_sums, padded.reshape(self.tiles, self.images, *padded.shape[1:]))  # (N/b, b, *O, F)
             return outs.reshape(-1, *outs.shape[2:])  # (N, *O, F)
-        outs = lax.map(lambda t: tile_sums(lax.dynamic_slice(padded, self._slab_start(t), self.slab_shape)),
-                       jnp.arange(self.tiles))  # (N * bands, 1, rows, *O[1:], F)
+        outs = lax.map(
+            lambda t: tile_sums(lax.dynamic_slice(padded, self._slab_start(t), self.slab_shape)), jnp.arange(self.tiles)
+        )  # (N * bands, 1, rows, *O[1:], F)
         out = outs.reshape(-1, self.row_tiles * self.rows, *outs.shape[3:])  # (N, bands * rows, *O[1:], F)
         return lax.slice_in_dim(out, 0, self.geometry.out_spatial[0], axis=1)  # (N, *O, F)
 
-    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *,
-                 wants: tuple[bool, bool] = (True, True)) -> tuple[jax.Array | None, jax.Array | None]:
+    def backward(
+        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool] = (True, True)
+    ) -> tuple[jax.Array | None, jax.Array | None]:
         """The input's gradient (padded) and the kernel's, from the output's; None for each one not in `wants`.
 
         A transposed convolution's forward pass wants the input gradient
@@ -133,21 +158,27 @@ class Im2col:
                 if wants_kernel:
                     columns = self._columns(slab, k, span_start)
                     operands = (grouped, columns) if self.gradient_first else (columns, grouped)
-                    block_grad = lax.dot_general(*operands, ((positions, positions), ((group_axis,), (group_axis,))),
-                                                 preferred_element_type=dtype)  # (G, F/G, B*C/G) or transposed
+                    block_grad = lax.dot_general(
+                        *operands,
+                        ((positions, positions), ((group_axis,), (group_axis,))),
+                        preferred_element_type=dtype,
+                    )  # (G, F/G, B*C/G) or transposed
                     weights_grad = _add_at(weights_grad, block_grad[None], (k, 0, 0, 0))
                 if wants_input:
                     block = lax.dynamic_index_in_dim(weights, k, keepdims=False)  # (G, B*C/G, F/G)
-                    columns_grad = lax.dot_general(grouped, block, (((group_axis + 1,), (2,)),
-                                                                    ((group_axis,), (0,))),
-                                                   preferred_element_type=dtype)  # (G, b, *O, B*C/G)
+                    columns_grad = lax.dot_general(
+                        grouped, block, (((group_axis + 1,), (2,)), ((group_axis,), (0,))), preferred_element_type=dtype
+                    )  # (G, b, *O, B*C/G)
                     slab_grad = _add_at(slab_grad, self._overlap_add(columns_grad, slab.shape), span_start)
                 return weights_grad, slab_grad
 
             return self._each_block(add_block, (weights_grad, jnp.zeros(slab.shape, dtype) if wants_input else None))
 
-        block_grads = (self.blocks.count, self.geometry.groups, *(
-            (self.group_filters, -1) if self.gradient_first else (-1, self.group_filters)))
+        block_grads = (
+            self.blocks.count,
+            self.geometry.groups,
+            *((self.group_filters, -1) if self.gradient_first else (-1, self.group_filters)),
+        )
         init = jnp.zeros(weights.reshape(block_grads).shape, dtype) if wants_kernel else None
         extended = self._extend(padded)
         if self.tiles == 1:
@@ -160,15 +191,19 @@ class Im2col:
                 weights_grad, padded_grad = lax.scan(lambda carry, chunk: tile_grads(*chunk, carry), init, chunks)
                 padded_grad = None if padded_grad is None else padded_grad.reshape(-1, *padded_grad.shape[2:])
             else:  # bands of rows overlap where their windows do: each adds its gradient in
+
                 def add_tile(t, carry):
                     start = self._slab_start(t)
-                    weights_grad, slab_grad = tile_grads(lax.dynamic_slice(extended, start, self.slab_shape),
-                                                         lax.dynamic_index_in_dim(grad_tiles, t, keepdims=False),
-                                                         carry[0])
+                    weights_grad, slab_grad = tile_grads(
+                        lax.dynamic_slice(extended, start, self.slab_shape),
+                        lax.dynamic_index_in_dim(grad_tiles, t, keepdims=False),
+                        carry[0],
+                    )
                     return weights_grad, None if slab_grad is None else _add_at(carry[1], slab_grad, start)
 
-                weights_grad, padded_grad = lax.fori_loop(0, self.tiles, add_tile, (init, jnp.zeros(
-                    extended.shape, dtype) if wants_input else None))
+                weights_grad, padded_grad = lax.fori_loop(
+                    0, self.tiles, add_tile, (init, jnp.zeros(extended.shape, dtype) if wants_input else None)
+                )
         if padded_grad is not None:
             padded_grad = lax.slice(padded_grad, (0,) * padded.ndim, padded.shape).astype(padded.dtype)
         return padded_grad, None if weights_grad is None else self._kernel_grad(weights_grad, kernel)
@@ -198,21 +233,26 @@ class Im2col:
     def _columns(self, slab: jax.Array, k, start: tuple) -> jax.Array:
         """Block `k`'s columns from a tile's slab, whose span starts at `start`: `(b, *O, G, B*C/G)`."""
         if self.blocks.count > 1:
-            span_shape = tuple((n - 1) * s + e for n, s, e in zip(self.tile_out[1:], self.geometry.strides,
-                                                                 self.blocks.extent))
+            span_shape = tuple(
+                (n - 1) * s + e for n, s, e in zip(self.tile_out[1:], self.geometry.strides, self.blocks.extent)
+            )
             slab = lax.dynamic_slice(slab, start, (slab.shape[0], *span_shape, slab.shape[-1]))
         groups = self.geometry.groups
         grouped = slab.reshape(*slab.shape[:-1], groups, -1)  # (b, *span, G, C/G)
         strides = (1, *self.geometry.strides, 1, 1)
-        taps = [tap_window(grouped, (0, *offset, 0, 0), (*self.tile_out, groups, self.group_channels), strides)
-                for offset in self.blocks.offsets]
+        taps = [
+            tap_window(grouped, (0, *offset, 0, 0), (*self.tile_out, groups, self.group_channels), strides)
+            for offset in self.blocks.offsets
+        ]
         columns = jnp.stack(taps, axis=-2)  # (b, *O, G, B, C/G)
         return columns.reshape(*columns.shape[:-2], -1)  # (b, *O, G, B*C/G)
 
     def _weights(self, kernel: jax.Array) -> jax.Array:
         groups, blocks = self.geometry.groups, self.blocks
         taps = kernel.reshape(blocks.count, blocks.size, self.group_channels, groups, -1)  # (T/B, B, C/G, G, F/G)
-        return taps.transpose(0, 3, 1, 2, 4).reshape(blocks.count, groups, -1, self.group_filters)  # (T/B, G, B*C/G, F/G)
+        return taps.transpose(0, 3, 1, 2, 4).reshape(
+            blocks.count, groups, -1, self.group_filters
+        )  # (T/B, G, B*C/G, F/G)
 
     def _kernel_grad(self, weights_grad: jax.Array, kernel: jax.Array) -> jax.Array:
         """The weights' gradient, `(T/B, G, B*C/G, F/G)` (or its last two axes swapped), laid out as the kernel."""
@@ -229,8 +269,15 @@ class Im2col:
         per_tap = per_tap.transpose(order).reshape(batch, *out_spatial, self.blocks.size, -1)  # (b, *O, B, C)
         windows = [per_tap[..., t, :] for t in range(self.blocks.size)]
         offsets = [(0, *offset, 0) for offset in self.blocks.offsets]
-        span = (batch, *((n - 1) * s + e for n, s, e in zip(out_spatial, self.geometry.strides, self.blocks.extent)),
-                slab_shape[-1]) if self.blocks.count > 1 else slab_shape
+        span = (
+            (
+                batch,
+                *((n - 1) * s + e for n, s, e in zip(out_spatial, self.geometry.strides, self.blocks.extent)),
+                slab_shape[-1],
+            )
+            if self.blocks.count > 1
+            else slab_shape
+        )
         return add_windows_back(windows, offsets, (1, *self.geometry.strides, 1), span)
 
 

@@ -67,8 +67,14 @@ def pool(
         return jnp.full(out_shape, init_value, x.dtype)
     if _unrolled(x, window, max_unrolled_taps):
         return functools.reduce(reduce_fn, window_taps(x, init_value, window, strides, pads, out_shape))
-    return fold_taps(lambda sums, tap, _: reduce_fn(sums, tap), lambda first: jnp.full(first.shape, init_value, x.dtype),
-                     _pad(x, init_value, pads), TapBlocks(window, (1,) * x.ndim, max_unrolled_taps), strides, out_shape)
+    return fold_taps(
+        lambda sums, tap, _: reduce_fn(sums, tap),
+        lambda first: jnp.full(first.shape, init_value, x.dtype),
+        _pad(x, init_value, pads),
+        TapBlocks(window, (1,) * x.ndim, max_unrolled_taps),
+        strides,
+        out_shape,
+    )
 
 
 def _pad(x: jax.Array, fill, pads: Pads) -> jax.Array:
@@ -76,11 +82,7 @@ def _pad(x: jax.Array, fill, pads: Pads) -> jax.Array:
 
 
 def pool_geometry(
-    x: jax.Array,
-    pool_size: int | Sequence[int],
-    strides: int | Sequence[int] | None,
-    padding: str,
-    data_format: str,
+    x: jax.Array, pool_size: int | Sequence[int], strides: int | Sequence[int] | None, padding: str, data_format: str
 ) -> Geometry:
     """Validated window, strides and pads of a pooling, over every axis of `x`.
 
@@ -172,8 +174,9 @@ def average_pool(
     return _jit_average_pool(x, *pool_geometry(x, pool_size, strides, padding, data_format), max_unrolled_taps)
 
 
-def window_counts(shape: Sequence, window: Sequence[int], strides: Sequence[int], pads: Pads,
-                  dtype: jnp.dtype) -> jax.Array:
+def window_counts(
+    shape: Sequence, window: Sequence[int], strides: Sequence[int], pads: Pads, dtype: jnp.dtype
+) -> jax.Array:
     """How many cells of an unpadded `shape` each window covers, broadcastable to the output.
 
     Built from one `iota` per axis inside the computation, never while
@@ -194,8 +197,7 @@ def window_counts(shape: Sequence, window: Sequence[int], strides: Sequence[int]
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3, 4))
-def _max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-              max_taps: int) -> jax.Array:
+def _max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads, max_taps: int) -> jax.Array:
     return pool(x, lowest(x.dtype), lax.max, window, strides, pads, max_unrolled_taps=max_taps)
 
 
@@ -221,8 +223,9 @@ def _max_pool_jvp(window, strides, pads, max_taps, primals, tangents):
     return functools.reduce(lax.max, x_taps), picked_tangent
 
 
-def _max_and_pick(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-                  max_taps: int) -> tuple[jax.Array, jax.Array]:
+def _max_and_pick(
+    x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads, max_taps: int
+) -> tuple[jax.Array, jax.Array]:
     """Each window's maximum, and the row-major index of the tap the rule above picks, folded a block at a time."""
     padded = _pad(x, lowest(x.dtype), pads)
     out_shape = tuple(map(output_size, x.shape, window, strides, pads))
@@ -239,18 +242,22 @@ def _max_and_pick(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...
     return maximum, pick
 
 
-def _picked(tangent: jax.Array, pick: jax.Array, window: tuple[int, ...], strides: tuple[int, ...],
-            pads: Pads) -> jax.Array:
+def _picked(
+    tangent: jax.Array, pick: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads
+) -> jax.Array:
     """The tangent of every window's picked tap: a gather, which transposes into a scatter-add."""
     offsets = jnp.unravel_index(pick, window)
-    index = tuple(lax.broadcasted_iota(jnp.int32, pick.shape, axis) * stride + offset
-                  for axis, (stride, offset) in enumerate(zip(strides, offsets)))
+    index = tuple(
+        lax.broadcasted_iota(jnp.int32, pick.shape, axis) * stride + offset
+        for axis, (stride, offset) in enumerate(zip(strides, offsets))
+    )
     return _pad(tangent, 0, pads).at[index].get(mode="promise_in_bounds")
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3, 4))
-def _window_sums(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-                 max_taps: int) -> jax.Array:
+def _window_sums(
+    x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads, max_taps: int
+) -> jax.Array:
     return pool(x, jnp.zeros((), x.dtype), lax.add, window, strides, pads, max_unrolled_taps=max_taps)
 
 
@@ -266,8 +273,9 @@ def _unrolled(x: jax.Array, window: tuple[int, ...], max_taps: int) -> bool:
     return math.prod(window) <= max_taps and is_static(x.shape)
 
 
-def _padded_taps(x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides: tuple[int, ...],
-                 pads: Pads) -> list[jax.Array]:
+def _padded_taps(
+    x: jax.Array, fill: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads
+) -> list[jax.Array]:
     """`window_taps` over `x` padded first, for the derivative rules.
 
     Their transposes, the backward passes, then add every tap's gradient into
@@ -286,8 +294,9 @@ def _keep_pick_unless_greater(pick, candidate):
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
-def _jit_max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-                  max_taps: int) -> jax.Array:
+def _jit_max_pool(
+    x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads, max_taps: int
+) -> jax.Array:
     # Maxima and picks are exact in any float width, and XLA's CPU arithmetic
     # on 16-bit floats converts op by op: widen once (2-4x faster, measured).
     if not jnp.issubdtype(x.dtype, jnp.floating):
@@ -297,8 +306,9 @@ def _jit_max_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
-def _jit_average_pool(x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-                      max_taps: int) -> jax.Array:
+def _jit_average_pool(
+    x: jax.Array, window: tuple[int, ...], strides: tuple[int, ...], pads: Pads, max_taps: int
+) -> jax.Array:
     if jnp.issubdtype(x.dtype, jnp.integer):  # summed in their own dtype, divided as floats
         quotient = jnp.dtype(jnp.float64 if x.dtype.itemsize == 8 else jnp.float32)
         sums = pool(x, 0, lax.add, window, strides, pads, max_unrolled_taps=max_taps)

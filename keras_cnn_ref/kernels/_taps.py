@@ -60,15 +60,23 @@ def window_taps(
         return [_tap(x, fill, offset, strides, pads, out_shape) for offset in window_offsets(window, (1,) * x.ndim)]
     axis = spanned[0]
     (before, _), outputs, stride = pads[axis], out_shape[axis], strides[axis]
-    fitted = lax.pad(x, fill,  # padded, then cropped or extended to whole blocks, never read past a window
-                     [(before, outputs * stride - size - before, 0) if a == axis else (0, 0, 0)
-                      for a, size in enumerate(x.shape)])
-    blocked = fitted.reshape(*x.shape[:axis], outputs, stride, *x.shape[axis + 1:])  # (..., O, s, ...)
+    fitted = lax.pad(
+        x,
+        fill,  # padded, then cropped or extended to whole blocks, never read past a window
+        [(before, outputs * stride - size - before, 0) if a == axis else (0, 0, 0) for a, size in enumerate(x.shape)],
+    )
+    blocked = fitted.reshape(*x.shape[:axis], outputs, stride, *x.shape[axis + 1 :])  # (..., O, s, ...)
     return [lax.index_in_dim(blocked, offset, axis + 1, keepdims=False) for offset in range(window[axis])]
 
 
-def _tap(x: jax.Array, fill: jax.Array, offset: tuple[int, ...], strides: tuple[int, ...], pads: Pads,
-         out_shape: tuple[int, ...]) -> jax.Array:
+def _tap(
+    x: jax.Array,
+    fill: jax.Array,
+    offset: tuple[int, ...],
+    strides: tuple[int, ...],
+    pads: Pads,
+    out_shape: tuple[int, ...],
+) -> jax.Array:
     """What the tap at `offset` reads of `x` padded by `pads`: a strided slice of `x`, padded with `fill`.
 
     Along each axis, output `o` reads `x[o * stride + offset - before]`; the
@@ -103,15 +111,15 @@ class TapBlocks:
         window, dilation = tuple(window), tuple(dilation)
         self.taps, axis, part = math.prod(window), len(window), 1  # an empty window: one block of its one tap
         for axis in range(len(window)):  # the first axis with a part that fits gives the largest block
-            trailing = math.prod(window[axis + 1:])
+            trailing = math.prod(window[axis + 1 :])
             fitting = [p for p in range(1, window[axis] + 1) if window[axis] % p == 0 and p * trailing <= max_taps]
             if fitting:
                 part = max(fitting)
                 break
         if window:
-            self.inner = (1,) * axis + (part,) + window[axis + 1:]
+            self.inner = (1,) * axis + (part,) + window[axis + 1 :]
             outer = window[:axis] + (window[axis] // part,) + (1,) * (len(window) - axis - 1)
-            outer_step = dilation[:axis] + (part * dilation[axis],) + dilation[axis + 1:]
+            outer_step = (*dilation[:axis], part * dilation[axis], *dilation[axis + 1 :])
         else:
             self.inner, outer, outer_step = (), (), ()
         self.size = math.prod(self.inner)
@@ -122,8 +130,9 @@ class TapBlocks:
         self.window_extent = tuple(map(dilated_extent, window, dilation))
 
 
-def fold_taps(step: Callable, init: Callable, padded: jax.Array, blocks: TapBlocks, strides: Sequence[int],
-              out_shape: Sequence) -> Any:
+def fold_taps(
+    step: Callable, init: Callable, padded: jax.Array, blocks: TapBlocks, strides: Sequence[int], out_shape: Sequence
+) -> Any:
     """`step(carry, tap, t)` folded over every tap of `blocks`' window, in row-major order.
 
     `tap` is tap `t`'s strided window of `padded` (already padded, every
@@ -131,6 +140,7 @@ def fold_taps(step: Callable, init: Callable, padded: jax.Array, blocks: TapBloc
     an int when the window is one block, and a traced int32 in the loop. The
     carry starts as `init(first)`, `first` being tap 0.
     """
+
     def fold_block(carry, taps, k):
         for j, tap in enumerate(taps):
             carry = step(carry, tap, k * blocks.size + j)
@@ -139,8 +149,9 @@ def fold_taps(step: Callable, init: Callable, padded: jax.Array, blocks: TapBloc
     return fold_blocks(fold_block, init, padded, blocks, strides, out_shape)
 
 
-def fold_blocks(step: Callable, init: Callable, padded: jax.Array, blocks: TapBlocks, strides: Sequence[int],
-                out_shape: Sequence) -> Any:
+def fold_blocks(
+    step: Callable, init: Callable, padded: jax.Array, blocks: TapBlocks, strides: Sequence[int], out_shape: Sequence
+) -> Any:
     """`step(carry, taps, k)` folded over the blocks of taps: `taps` is block `k`'s list of tap windows.
 
     Each block reads a span of `padded` at its start, sliced out at a
@@ -157,8 +168,9 @@ def fold_blocks(step: Callable, init: Callable, padded: jax.Array, blocks: TapBl
     return jax.tree.map(lambda a: lax.slice(a, (0,) * a.ndim, tuple(out_shape)), carry)
 
 
-def sure_outputs(sizes: Sequence, out_shape: Sequence, extents: Sequence[int],
-                 strides: Sequence[int]) -> tuple[tuple, tuple]:
+def sure_outputs(
+    sizes: Sequence, out_shape: Sequence, extents: Sequence[int], strides: Sequence[int]
+) -> tuple[tuple, tuple]:
     """The zeros to append to each axis of a padded input, and the outputs that then surely exist.
 
     A symbolic size (`jax.export`) may leave no output position: its count is
@@ -175,8 +187,9 @@ def sure_outputs(sizes: Sequence, out_shape: Sequence, extents: Sequence[int],
     return extra, work
 
 
-def _fold_blocks(step: Callable, init: Callable, padded: jax.Array, blocks: TapBlocks, strides: Sequence[int],
-                 out_shape: Sequence) -> Any:
+def _fold_blocks(
+    step: Callable, init: Callable, padded: jax.Array, blocks: TapBlocks, strides: Sequence[int], out_shape: Sequence
+) -> Any:
     span_shape = tuple((n - 1) * s + e for n, s, e in zip(out_shape, strides, blocks.extent))
 
     def visit(k, carry, span):

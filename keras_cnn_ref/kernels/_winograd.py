@@ -49,7 +49,7 @@ from ._im2col import sum_dtype
 from ._plan import Tactics
 
 # Cook-Toom's interpolation points, in the order that keeps the transforms' values smallest.
-POINTS = tuple(map(Fraction, (0, 1, -1, 2, -2))) + (Fraction(1, 2), Fraction(-1, 2))
+POINTS = (*map(Fraction, (0, 1, -1, 2, -2)), Fraction(1, 2), Fraction(-1, 2))
 
 
 def minimal_filtering(tile: int, taps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,16 +67,16 @@ def minimal_filtering(tile: int, taps: int) -> tuple[np.ndarray, np.ndarray, np.
     alpha = tile + taps - 1
     if not 2 <= alpha <= len(POINTS) + 1:
         raise ValueError(f"F(tile, taps) needs 2 to {len(POINTS) + 1} points. Received: tile={tile}, taps={taps}")
-    points = POINTS[:alpha - 1]  # and infinity
+    points = POINTS[: alpha - 1]  # and infinity
     bt, g = [], []
     for j, point in enumerate(points):
-        others = points[:j] + points[j + 1:]
+        others = points[:j] + points[j + 1 :]
         scale = math.prod(point - other for other in others)
         bt.append([c * (1 if scale > 0 else -1) for c in _monic(others)] + [0])
-        g.append([point ** k / abs(scale) for k in range(taps)])
+        g.append([point**k / abs(scale) for k in range(taps)])
     bt.append(_monic(points))
     g.append([0] * (taps - 1) + [1])
-    at = [[point ** i for point in points] + [int(i == tile - 1)] for i in range(tile)]
+    at = [[point**i for point in points] + [int(i == tile - 1)] for i in range(tile)]
     return tuple(np.array(m, np.float64) for m in (bt, g, at))
 
 
@@ -88,8 +88,9 @@ def _monic(roots: Sequence[Fraction]) -> list[Fraction]:
     return coefficients
 
 
-def uses_winograd(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
-                  tactics: Tactics, dtype: jnp.dtype) -> bool:
+def uses_winograd(
+    padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry, tactics: Tactics, dtype: jnp.dtype
+) -> bool:
     """Whether `tactics` take this correlation by minimal filtering (`Tactics.winograd_tile`).
 
     It needs floats, one group, stride 1, static shapes, a kernel of 3 taps
@@ -102,10 +103,16 @@ def uses_winograd(padded_shape: Sequence[int], kernel_shape: Sequence[int], geom
     True
     """
     rank, taps = len(geometry.window), set(geometry.window)
-    if (not tactics.winograd_tile or not jnp.issubdtype(dtype, jnp.floating) or geometry.groups != 1
-            or set(geometry.strides) != {1} or not is_static((*padded_shape, *geometry.out_spatial))
-            or not taps <= ({3, 5} if rank == 1 else {3}) or tactics.winograd_tile + max(taps) > len(POINTS) + 2
-            or min(kernel_shape[-2:]) < tactics.winograd_min_channels):
+    if (
+        not tactics.winograd_tile
+        or not jnp.issubdtype(dtype, jnp.floating)
+        or geometry.groups != 1
+        or set(geometry.strides) != {1}
+        or not is_static((*padded_shape, *geometry.out_spatial))
+        or not taps <= ({3, 5} if rank == 1 else {3})
+        or tactics.winograd_tile + max(taps) > len(POINTS) + 2
+        or min(kernel_shape[-2:]) < tactics.winograd_min_channels
+    ):
         return False
     return Winograd(padded_shape, kernel_shape, geometry, tactics).image_bytes <= 4 * tactics.chunk_bytes
 
@@ -120,8 +127,9 @@ class Winograd:
     products within `tactics.chunk_bytes`.
     """
 
-    def __init__(self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry,
-                 tactics: Tactics):
+    def __init__(
+        self, padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry, tactics: Tactics
+    ):
         self.geometry, self.rank, self.tile = geometry, len(geometry.window), tactics.winograd_tile
         self.images, *spatial, channels = padded_shape
         window, dilation = geometry.window, geometry.dilation
@@ -137,11 +145,15 @@ class Winograd:
         self.output_matrix = functools.reduce(np.kron, [at for _, _, at in matrices])  # (m^d, A)
         positions = math.prod(t * d for t, d in zip(self.tiles, dilation))  # tiles of all phases, one image
         self.image_bytes = self.output_matrix.shape[1] * positions * (channels + kernel_shape[-1]) * 4
-        self.chunk = max(b for b in range(1, self.images + 1) if self.images % b == 0
-                         and b * self.image_bytes <= max(tactics.chunk_bytes, self.image_bytes))
+        self.chunk = max(
+            b
+            for b in range(1, self.images + 1)
+            if self.images % b == 0 and b * self.image_bytes <= max(tactics.chunk_bytes, self.image_bytes)
+        )
 
-    def forward(self, padded: jax.Array, kernel: jax.Array,
-                finish: Callable[[jax.Array], jax.Array] = lambda sums: sums) -> jax.Array:
+    def forward(
+        self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array] = lambda sums: sums
+    ) -> jax.Array:
         """The sums, `(N, *O, F)`, in `sum_dtype` (the transforms never round to a 16-bit float), through `finish`.
 
         Each chunk's sums are cropped and finished (rounding, bias) as they
@@ -162,8 +174,9 @@ class Winograd:
         out = lax.map(chunk_sums, x.reshape(-1, self.chunk, *x.shape[1:]))  # (N/b, b, *O, F)
         return out.reshape(-1, *out.shape[2:])  # (N, *O, F)
 
-    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *,
-                 wants: tuple[bool, bool] = (True, True)) -> tuple[jax.Array | None, jax.Array | None]:
+    def backward(
+        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool] = (True, True)
+    ) -> tuple[jax.Array | None, jax.Array | None]:
         """The padded input's gradient (in its dtype) and the kernel's (in `sum_dtype`); None for those not in `wants`.
 
         A transposed convolution's forward pass wants the input gradient
@@ -178,18 +191,21 @@ class Winograd:
             x, grad = chunk
             m = jax.ShapeDtypeStruct((u.shape[0], math.prod(self._tiles(x.shape[0])), u.shape[-1]), dtype)
             m_grad = jax.linear_transpose(lambda m: self._crop(self._output_transform(m, x.shape[0])), m)(
-                grad.astype(dtype))[0]  # (A, b * T, F)
+                grad.astype(dtype)
+            )[0]  # (A, b * T, F)
             x_grad = None
             if wants_input:
-                v_grad = lax.dot_general(m_grad, u, (((2,), (2,)), ((0,), (0,))),
-                                         preferred_element_type=dtype)  # (A, b * T, C)
+                v_grad = lax.dot_general(
+                    m_grad, u, (((2,), (2,)), ((0,), (0,))), preferred_element_type=dtype
+                )  # (A, b * T, C)
                 x_grad = jax.linear_transpose(self._input_transform, x)(v_grad)[0]  # (b, *phased, C)
                 # Where no window reads a nonzero gradient, exactly zero (a transposed convolution's forward pass).
                 sent = _any_in_windows((grad != 0).any(-1), self.geometry, adjoint=True)  # (b, *Sp)
                 x_grad = jnp.where(self._phases(sent[..., None]), x_grad, 0)  # (b, *phased, 1) against C
             if wants_kernel:
-                u_grad = u_grad + lax.dot_general(self._input_transform(x), m_grad, (((1,), (1,)), ((0,), (0,))),
-                                                  preferred_element_type=dtype)  # (A, C, F)
+                u_grad = u_grad + lax.dot_general(
+                    self._input_transform(x), m_grad, (((1,), (1,)), ((0,), (0,))), preferred_element_type=dtype
+                )  # (A, C, F)
             return u_grad, x_grad
 
         u_grad = jnp.zeros(u.shape, dtype) if wants_kernel else None
@@ -199,14 +215,22 @@ class Winograd:
             chunks = (x.reshape(-1, self.chunk, *x.shape[1:]), out_grad.reshape(-1, self.chunk, *out_grad.shape[1:]))
             u_grad, x_grad = lax.scan(chunk_grads, u_grad, chunks)
             x_grad = None if x_grad is None else x_grad.reshape(x.shape)
-        padded_grad = None if x_grad is None else jax.linear_transpose(
-            self._phases, jax.ShapeDtypeStruct(padded.shape, dtype))(x_grad)[0].astype(padded.dtype)
+        padded_grad = (
+            None
+            if x_grad is None
+            else jax.linear_transpose(self._phases, jax.ShapeDtypeStruct(padded.shape, dtype))(x_grad)[0].astype(
+                padded.dtype
+            )
+        )
         return padded_grad, None if u_grad is None else kernel_transpose(u_grad)[0]
 
     def _phases(self, padded: jax.Array) -> jax.Array:
         """`(N, *Sp, C) -> (N, n_1, [d_1], ..., C)`: zeros up to whole tiles, a dilated axis read as `(n, dilation)`."""
-        x = lax.pad(padded, jnp.zeros((), padded.dtype), [(0, 0, 0), *((0, n - p, 0) for n, p in zip(
-            self.lengths, padded.shape[1:-1])), (0, 0, 0)])
+        x = lax.pad(
+            padded,
+            jnp.zeros((), padded.dtype),
+            [(0, 0, 0), *((0, n - p, 0) for n, p in zip(self.lengths, padded.shape[1:-1])), (0, 0, 0)],
+        )
         return x.reshape(x.shape[0], *_dilated(self.phased), x.shape[-1])
 
     def _tiles(self, images: int) -> tuple[int, ...]:
@@ -219,8 +243,9 @@ class Winograd:
 
     def _products(self, x: jax.Array, u: jax.Array) -> jax.Array:
         """`(b, n_1, [d_1], ..., C) x (A, C, F) -> (b, *tiled out, F)`: transform, one batched product, transform back."""
-        m = lax.dot_general(self._input_transform(x), u, (((2,), (1,)), ((0,), (0,))),
-                            preferred_element_type=x.dtype)  # (A, b * T, F)
+        m = lax.dot_general(
+            self._input_transform(x), u, (((2,), (1,)), ((0,), (0,))), preferred_element_type=x.dtype
+        )  # (A, b * T, F)
         return self._output_transform(m, x.shape[0])
 
     def _input_transform(self, x: jax.Array) -> jax.Array:
@@ -237,7 +262,7 @@ class Winograd:
         y = y.reshape(*(self.tile,) * self.rank, *self._tiles(images), -1)  # (*m, b, t_1, [d_1], ..., F)
         order, tile_axis = [self.rank], self.rank + 1
         for axis, (_, d) in enumerate(self.phased):
-            order += [tile_axis, axis, tile_axis + 1][:3 if d > 1 else 2]
+            order += [tile_axis, axis, tile_axis + 1][: 3 if d > 1 else 2]
             tile_axis += 1 + (d > 1)
         y = y.transpose(*order, y.ndim - 1)  # (b, t_1, m, [d_1], ..., F)
         return y.reshape(images, *(t * self.tile * d for t, (_, d) in zip(self.tiles, self.phased)), -1)
@@ -250,8 +275,13 @@ class Winograd:
 
 def _exact_dot(matrix: np.ndarray, x: jax.Array) -> jax.Array:
     """`matrix @ x` over `x`'s first axis, in `x`'s dtype, at full precision on every platform."""
-    return lax.dot_general(jnp.asarray(matrix, x.dtype), x, (((1,), (0,)), ((), ())),
-                           precision=lax.Precision.HIGHEST, preferred_element_type=x.dtype)
+    return lax.dot_general(
+        jnp.asarray(matrix, x.dtype),
+        x,
+        (((1,), (0,)), ((), ())),
+        precision=lax.Precision.HIGHEST,
+        preferred_element_type=x.dtype,
+    )
 
 
 def _any_in_windows(nonzero: jax.Array, geometry: ConvGeometry, adjoint: bool = False) -> jax.Array:
@@ -272,8 +302,13 @@ def _any_in_windows(nonzero: jax.Array, geometry: ConvGeometry, adjoint: bool = 
         offsets = [tuple(e - o for o, e in zip(offset, extents)) for offset in offsets]
     else:
         sizes = geometry.out_spatial
-    return functools.reduce(jnp.logical_or, [lax.slice(nonzero, (0, *offset), (nonzero.shape[0], *(
-        o + n for o, n in zip(offset, sizes)))) for offset in offsets])
+    return functools.reduce(
+        jnp.logical_or,
+        [
+            lax.slice(nonzero, (0, *offset), (nonzero.shape[0], *(o + n for o, n in zip(offset, sizes))))
+            for offset in offsets
+        ],
+    )
 
 
 def _dilated(pairs) -> list[int]:

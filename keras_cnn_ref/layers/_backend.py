@@ -19,11 +19,14 @@ def import_keras_on_jax():
     try:
         keras = importlib.import_module("keras")
     except ImportError as error:
-        raise ImportError(f"keras_cnn_ref needs Keras's JAX backend, but Keras failed to start its backend "
-                          f"({error}). {how_to_fix()}") from None
+        raise ImportError(
+            f"keras_cnn_ref needs Keras's JAX backend, but Keras failed to start its backend ({error}). {how_to_fix()}"
+        ) from None
     if keras.backend.backend() != "jax":
-        raise ImportError(f"keras_cnn_ref needs Keras's JAX backend, but Keras is running on "
-                          f"{keras.backend.backend()!r}. {how_to_fix()}") from None
+        raise ImportError(
+            f"keras_cnn_ref needs Keras's JAX backend, but Keras is running on "
+            f"{keras.backend.backend()!r}. {how_to_fix()}"
+        ) from None
     return keras
 
 
@@ -73,6 +76,8 @@ def how_to_fix() -> str:
     chosen = os.environ.get("KERAS_BACKEND", "jax")
     if chosen != "jax":
         return f"KERAS_BACKEND is set to {chosen!r}: set KERAS_BACKEND=jax before Python starts."
-    return ("Keras was imported before keras_cnn_ref and took its backend from ~/.keras/keras.json: import "
-            "keras_cnn_ref first, set KERAS_BACKEND=jax before Python starts, or put \"backend\": \"jax\" in "
-            "keras.json.")
+    return (
+        "Keras was imported before keras_cnn_ref and took its backend from ~/.keras/keras.json: import "
+        'keras_cnn_ref first, set KERAS_BACKEND=jax before Python starts, or put "backend": "jax" in '
+        "keras.json."
+    )

@@ -38,9 +38,15 @@ class KernelConv:
 
     def compute_output_shape(self, input_shape):
         extents = list(map(dilated_extent, self.kernel_size, self.dilation_rate))
-        check_output_positions(input_shape, extents, self.strides, self.padding, self.data_format,
-                               f"kernel_size={self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "
-                               f"dilation_rate={self.dilation_rate}")
+        check_output_positions(
+            input_shape,
+            extents,
+            self.strides,
+            self.padding,
+            self.data_format,
+            f"kernel_size={self.kernel_size}, strides={self.strides}, padding={self.padding!r}, "
+            f"dilation_rate={self.dilation_rate}",
+        )
         return super().compute_output_shape(input_shape)
 
     def convolution_op(self, inputs, kernel):

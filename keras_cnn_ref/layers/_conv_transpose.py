@@ -20,9 +20,16 @@ class KernelConvTranspose:
 
     def call(self, inputs):
         outputs = kernels.conv_transpose(
-            inputs, self.kernel, bias=self.bias if self.use_bias else None, strides=self.strides,
-            padding=self.padding, output_padding=self.output_padding, dilation_rate=self.dilation_rate,
-            data_format=self.data_format, plan=kernel_plan(self.kernel))
+            inputs,
+            self.kernel,
+            bias=self.bias if self.use_bias else None,
+            strides=self.strides,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+            plan=kernel_plan(self.kernel),
+        )
         return outputs if self.activation is None else self.activation(outputs)
 
 
@@ -46,7 +53,7 @@ def _doc(rank: int, example: str) -> str:
         `(batch, {axes}, channels)` for `"channels_last"`, or channels first.
 
     Output shape:
-        `(batch, new_{axes.replace(', ', ', new_')}, filters)` (or channels first), with
+        `(batch, new_{axes.replace(", ", ", new_")}, filters)` (or channels first), with
         `new = size * stride` for "same" and
         `new = (size - 1) * stride + max(dilated kernel, stride)` for "valid"
         when `output_padding` is None.
@@ -58,17 +65,26 @@ def _doc(rank: int, example: str) -> str:
 
 @register
 class Conv1DTranspose(KernelConvTranspose, keras.layers.Conv1DTranspose):
-    __doc__ = _doc(1, """>>> Conv1DTranspose(4, 3, strides=2)(np.zeros((2, 10, 3), "float32")).shape
-    (2, 21, 4)""")
+    __doc__ = _doc(
+        1,
+        """>>> Conv1DTranspose(4, 3, strides=2)(np.zeros((2, 10, 3), "float32")).shape
+    (2, 21, 4)""",
+    )
 
 
 @register
 class Conv2DTranspose(KernelConvTranspose, keras.layers.Conv2DTranspose):
-    __doc__ = _doc(2, """>>> Conv2DTranspose(8, 3, strides=2, padding="same")(np.zeros((1, 7, 7, 16), "float32")).shape
-    (1, 14, 14, 8)""")
+    __doc__ = _doc(
+        2,
+        """>>> Conv2DTranspose(8, 3, strides=2, padding="same")(np.zeros((1, 7, 7, 16), "float32")).shape
+    (1, 14, 14, 8)""",
+    )
 
 
 @register
 class Conv3DTranspose(KernelConvTranspose, keras.layers.Conv3DTranspose):
-    __doc__ = _doc(3, """>>> Conv3DTranspose(2, 2, strides=2)(np.zeros((1, 2, 3, 4, 5), "float32")).shape
-    (1, 4, 6, 8, 2)""")
+    __doc__ = _doc(
+        3,
+        """>>> Conv3DTranspose(2, 2, strides=2)(np.zeros((1, 2, 3, 4, 5), "float32")).shape
+    (1, 4, 6, 8, 2)""",
+    )

@@ -38,13 +38,19 @@ class KernelPooling:
     def call(self, inputs):
         self._check_output_positions(inputs.shape)  # `keras.ops` gives an empty output; a layer says why
         pool = kernels.max_pool if self.pool_mode == "max" else kernels.average_pool
-        return pool(inputs, pool_size=self.pool_size, strides=self.strides, padding=self.padding,
-                    data_format=self.data_format)
-
+        return pool(
+            inputs, pool_size=self.pool_size, strides=self.strides, padding=self.padding, data_format=self.data_format
+        )
 
     def _check_output_positions(self, input_shape):
-        check_output_positions(input_shape, self.pool_size, self.strides, self.padding, self.data_format,
-                               f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}")
+        check_output_positions(
+            input_shape,
+            self.pool_size,
+            self.strides,
+            self.padding,
+            self.data_format,
+            f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}",
+        )
 
 
 def _doc(rank: int, mode: str, name: str, example: str) -> str:
@@ -75,36 +81,66 @@ def _doc(rank: int, mode: str, name: str, example: str) -> str:
 
 @register
 class MaxPooling1D(KernelPooling, keras.layers.MaxPooling1D):
-    __doc__ = _doc(1, "max", "MaxPooling1D", """>>> MaxPooling1D(3)(np.zeros((1, 10, 2), "float32")).shape
-    (1, 3, 2)""")
+    __doc__ = _doc(
+        1,
+        "max",
+        "MaxPooling1D",
+        """>>> MaxPooling1D(3)(np.zeros((1, 10, 2), "float32")).shape
+    (1, 3, 2)""",
+    )
 
 
 @register
 class MaxPooling2D(KernelPooling, keras.layers.MaxPooling2D):
-    __doc__ = _doc(2, "max", "MaxPooling2D", """>>> MaxPooling2D((2, 2))(np.zeros((1, 11, 11, 8), "float32")).shape
-    (1, 5, 5, 8)""")
+    __doc__ = _doc(
+        2,
+        "max",
+        "MaxPooling2D",
+        """>>> MaxPooling2D((2, 2))(np.zeros((1, 11, 11, 8), "float32")).shape
+    (1, 5, 5, 8)""",
+    )
 
 
 @register
 class MaxPooling3D(KernelPooling, keras.layers.MaxPooling3D):
-    __doc__ = _doc(3, "max", "MaxPooling3D", """>>> MaxPooling3D(2)(np.zeros((1, 4, 5, 6, 3), "float32")).shape
-    (1, 2, 2, 3, 3)""")
+    __doc__ = _doc(
+        3,
+        "max",
+        "MaxPooling3D",
+        """>>> MaxPooling3D(2)(np.zeros((1, 4, 5, 6, 3), "float32")).shape
+    (1, 2, 2, 3, 3)""",
+    )
 
 
 @register
 class AveragePooling1D(KernelPooling, keras.layers.AveragePooling1D):
-    __doc__ = _doc(1, "average", "AveragePooling1D", """>>> x = np.arange(1.0, 6.0, dtype="float32").reshape(1, 5, 1)
+    __doc__ = _doc(
+        1,
+        "average",
+        "AveragePooling1D",
+        """>>> x = np.arange(1.0, 6.0, dtype="float32").reshape(1, 5, 1)
     >>> AveragePooling1D(2, padding="same")(x)[0, :, 0]  # the last window holds 5 alone
-    Array([1.5, 3.5, 5. ], dtype=float32)""")
+    Array([1.5, 3.5, 5. ], dtype=float32)""",
+    )
 
 
 @register
 class AveragePooling2D(KernelPooling, keras.layers.AveragePooling2D):
-    __doc__ = _doc(2, "average", "AveragePooling2D", """>>> AveragePooling2D(3, strides=2)(np.zeros((1, 9, 9, 4), "float32")).shape
-    (1, 4, 4, 4)""")
+    __doc__ = _doc(
+        2,
+        "average",
+        "AveragePooling2D",
+        """>>> AveragePooling2D(3, strides=2)(np.zeros((1, 9, 9, 4), "float32")).shape
+    (1, 4, 4, 4)""",
+    )
 
 
 @register
 class AveragePooling3D(KernelPooling, keras.layers.AveragePooling3D):
-    __doc__ = _doc(3, "average", "AveragePooling3D", """>>> AveragePooling3D(2, padding="same")(np.zeros((1, 3, 4, 5, 2), "float32")).shape
-    (1, 2, 2, 3, 2)""")
+    __doc__ = _doc(
+        3,
+        "average",
+        "AveragePooling3D",
+        """>>> AveragePooling3D(2, padding="same")(np.zeros((1, 3, 4, 5, 2), "float32")).shape
+    (1, 2, 2, 3, 2)""",
+    )

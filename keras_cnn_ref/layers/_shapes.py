@@ -5,8 +5,14 @@ from collections.abc import Sequence
 from keras_cnn_ref.kernels._geometry import output_size, window_pads
 
 
-def check_output_positions(input_shape: Sequence[int | None], windows: Sequence[int], strides: Sequence[int],
-                           padding: str, data_format: str, received: str) -> None:
+def check_output_positions(
+    input_shape: Sequence[int | None],
+    windows: Sequence[int],
+    strides: Sequence[int],
+    padding: str,
+    data_format: str,
+    received: str,
+) -> None:
     """Raises Keras's ValueError when a known spatial axis leaves no window position.
 
     Keras 3.14 and 3.15 raise it from `compute_output_shape` (convolutions
@@ -23,5 +29,7 @@ def check_output_positions(input_shape: Sequence[int | None], windows: Sequence[
             continue
         pads = window_pads(size, window, stride, "valid" if padding == "valid" else "same")  # "causal" pads as much
         if output_size(size, window, stride, pads) == 0:
-            raise ValueError("Computed output size would be zero or negative. "
-                             f"Received: inputs.shape={tuple(input_shape)}, {received}")
+            raise ValueError(
+                "Computed output size would be zero or negative. "
+                f"Received: inputs.shape={tuple(input_shape)}, {received}"
+            )

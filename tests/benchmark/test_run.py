@@ -15,10 +15,14 @@ TINY_PLAN = {**benchmark.QUICK, "rounds": 1, "fit_rounds": 1, "fit_samples": 256
 
 @pytest.fixture(scope="module")
 def tiny_results():
-    cases = [{**case, "dtype": dtype, "shape": (2, *case["shape"][1:])}
-             for case in LAYER_CASES[:2] for dtype in ("float32", "bfloat16")]
-    return benchmark.run_benchmark(quick=True, data=str(SAMPLE_PATH), log=lambda line: None, plan=TINY_PLAN,
-                                   cases=cases)
+    cases = [
+        {**case, "dtype": dtype, "shape": (2, *case["shape"][1:])}
+        for case in LAYER_CASES[:2]
+        for dtype in ("float32", "bfloat16")
+    ]
+    return benchmark.run_benchmark(
+        quick=True, data=str(SAMPLE_PATH), log=lambda line: None, plan=TINY_PLAN, cases=cases
+    )
 
 
 def test_every_measurement_is_there_and_positive(tiny_results):
@@ -48,8 +52,21 @@ def test_markdown_states_machine_versions_and_every_case(tiny_results):
 def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data: tiny_results)
     paths = {name: tmp_path / name for name in ("results.json", "perf.md", "chart.png")}
-    assert main(["bench", "--quick", "--json", str(paths["results.json"]), "--markdown", str(paths["perf.md"]),
-                 "--plot", str(paths["chart.png"])]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--quick",
+                "--json",
+                str(paths["results.json"]),
+                "--markdown",
+                str(paths["perf.md"]),
+                "--plot",
+                str(paths["chart.png"]),
+            ]
+        )
+        == 0
+    )
     assert json.loads(paths["results.json"].read_text())["summary"] == tiny_results["summary"]
     assert paths["perf.md"].read_text() == report.to_markdown(tiny_results)
     printed = capsys.readouterr().out
@@ -58,10 +75,14 @@ def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch,
     assert paths["chart.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.quick
 def test_an_unwritable_output_is_refused_before_the_bench_runs(monkeypatch, capsys):
     monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data: pytest.fail("the bench ran"))
     assert main(["bench", "--quick", "--plot", "/no/such/folder/chart.png"]) == 2
-    assert capsys.readouterr().err == "keras-cnn-ref bench: --plot /no/such/folder/chart.png: no folder /no/such/folder to write chart.png in.\n"
+    assert (
+        capsys.readouterr().err
+        == "keras-cnn-ref bench: --plot /no/such/folder/chart.png: no folder /no/such/folder to write chart.png in.\n"
+    )
 
 
 def test_quick_never_waits_on_a_download(monkeypatch):

@@ -6,11 +6,14 @@ import pytest
 
 from keras_cnn_ref.benchmark.timing import interleaved_medians, interleaved_samples, matmul_peak_gflops, paired_speedup
 
+pytestmark = pytest.mark.quick
+
 
 def sleeper(calls, name, seconds):
     def run():
         calls.append(name)
         time.sleep(seconds)
+
     return run
 
 

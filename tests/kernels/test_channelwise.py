@@ -18,11 +18,19 @@ from tests.kernels.test_im2col import MiB, _memory_and_compile_time
 
 def _cases():
     for rank, multiplier, (stride, dilation), padding, kernel in itertools.product(
-            (1, 2, 3), (1, 3), ((1, 1), (2, 1), (1, 2)), ("valid", "same"), (3, 2)):
+        (1, 2, 3), (1, 3), ((1, 1), (2, 1), (1, 2)), ("valid", "same"), (3, 2)
+    ):
         if rank == 3 and (kernel == 2) != (padding == "same"):
             continue
-        yield pytest.param(rank, multiplier, stride, dilation, padding, kernel,
-                           id=f"{rank}d-m{multiplier}-s{stride}-d{dilation}-{padding}-k{kernel}")
+        yield pytest.param(
+            rank,
+            multiplier,
+            stride,
+            dilation,
+            padding,
+            kernel,
+            id=f"{rank}d-m{multiplier}-s{stride}-d{dilation}-{padding}-k{kernel}",
+        )
 
 
 @pytest.mark.parametrize("rank, multiplier, stride, dilation, padding, kernel_size", list(_cases()))
@@ -31,14 +39,19 @@ def test_forward_and_vjp_match_float64_reference(rank, multiplier, stride, dilat
     kernel = rng.standard_normal((*(kernel_size,) * rank, 4, multiplier))
     args = {"strides": (stride,) * rank, "padding": padding, "dilation": (dilation,) * rank, "groups": 4}
     grouped = kernel.reshape(*kernel.shape[:-2], 1, -1)  # (*K, 1, C*M), as depthwise_conv lays it out
-    out, vjp = jax.vjp(lambda x, k: kernels.depthwise_conv(x, k, strides=stride, padding=padding,
-                                                           dilation_rate=dilation), x.astype("float32"),
-                       kernel.astype("float32"))
+    out, vjp = jax.vjp(
+        lambda x, k: kernels.depthwise_conv(x, k, strides=stride, padding=padding, dilation_rate=dilation),
+        x.astype("float32"),
+        kernel.astype("float32"),
+    )
     cotangent = rng.standard_normal(out.shape)
     expected_out = reference.conv(x, grouped, **args)
     expected_x, expected_kernel = reference.conv_vjp(x, grouped, cotangent, **args)
-    for ours, theirs in zip((out, *vjp(cotangent.astype("float32"))),
-                            (expected_out, expected_x, expected_kernel.reshape(kernel.shape)), strict=True):
+    for ours, theirs in zip(
+        (out, *vjp(cotangent.astype("float32"))),
+        (expected_out, expected_x, expected_kernel.reshape(kernel.shape)),
+        strict=True,
+    ):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
 
 
@@ -53,11 +66,15 @@ def test_depthwise_shapes_take_it_and_others_do_not():
 def test_windows_past_the_unroll_limit_take_im2col_and_agree(rng):
     x, kernel = rng.standard_normal((1, 12, 12, 3)).astype("float32"), rng.standard_normal((9, 9, 3, 2))
     wide = Plan(*(CPU._replace(max_unrolled_taps=100),) * 2)
-    np.testing.assert_allclose(kernels.depthwise_conv(x, kernel.astype("float32"), padding="same"),
-                               kernels.depthwise_conv(x, kernel.astype("float32"), padding="same", plan=wide),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        kernels.depthwise_conv(x, kernel.astype("float32"), padding="same"),
+        kernels.depthwise_conv(x, kernel.astype("float32"), padding="same", plan=wide),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
+@pytest.mark.quick
 def test_an_inf_stays_in_its_own_windows_and_channel(rng):
     x = rng.standard_normal((1, 8, 8, 3)).astype("float32")
     x[0, 4, 4, 1] = np.inf
@@ -66,24 +83,42 @@ def test_an_inf_stays_in_its_own_windows_and_channel(rng):
     assert spread[:, :, 2:4].sum() == 2 * 9 and not spread[:, :, :2].any() and not spread[:, :, 4:].any()
 
 
+@pytest.mark.quick
 def test_16_bit_sums_in_float32_and_round_once(rng):
     x, kernel = rng.standard_normal((2, 9, 9, 4)), rng.standard_normal((3, 3, 4, 2))
     as_bf16 = [a.astype(jnp.bfloat16) for a in (x, kernel)]
     out = kernels.depthwise_conv(*as_bf16, padding="same")
-    exact = reference.conv(*(np.asarray(a, "float64") for a in as_bf16[:1]),
-                           np.asarray(as_bf16[1], "float64").reshape(3, 3, 1, 8), (1, 1), "same", groups=4)
-    np.testing.assert_array_equal(np.asarray(out, "float32"),
-                                  np.asarray(exact.astype("float32").astype(jnp.bfloat16), "float32"))
+    exact = reference.conv(
+        *(np.asarray(a, "float64") for a in as_bf16[:1]),
+        np.asarray(as_bf16[1], "float64").reshape(3, 3, 1, 8),
+        (1, 1),
+        "same",
+        groups=4,
+    )
+    np.testing.assert_array_equal(
+        np.asarray(out, "float32"), np.asarray(exact.astype("float32").astype(jnp.bfloat16), "float32")
+    )
 
 
-@pytest.mark.parametrize("x_shape, kernel_shape", [
-    ((1, 512, 512, 32), (7, 7, 32, 1)),  # each tap's product stored at once: 1.6 GiB against XLA's 96 MiB
-    ((8, 224, 224, 16), (3, 3, 16, 2)),  # a sum over the multiplier stored each product: 548 MiB against 172
-])
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape",
+    [
+        ((1, 512, 512, 32), (7, 7, 32, 1)),  # each tap's product stored at once: 1.6 GiB against XLA's 96 MiB
+        ((8, 224, 224, 16), (3, 3, 16, 2)),  # a sum over the multiplier stored each product: 548 MiB against 172
+    ],
+)
 def test_memory_stays_within_a_small_multiple_of_xla(x_shape, kernel_shape):
     shapes = jax.ShapeDtypeStruct(x_shape, jnp.float32), jax.ShapeDtypeStruct(kernel_shape, jnp.float32)
     ours, _ = _memory_and_compile_time(lambda x, k: kernels.depthwise_conv(x, k, padding="same"), *shapes)
-    xla, _ = _memory_and_compile_time(lambda x, k: lax.conv_general_dilated(
-        x, k.reshape(*k.shape[:2], 1, -1), (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        feature_group_count=x.shape[-1]), *shapes)
+    xla, _ = _memory_and_compile_time(
+        lambda x, k: lax.conv_general_dilated(
+            x,
+            k.reshape(*k.shape[:2], 1, -1),
+            (1, 1),
+            "SAME",
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+            feature_group_count=x.shape[-1],
+        ),
+        *shapes,
+    )
     assert ours <= 1.25 * xla + 8 * MiB, (ours / MiB, xla / MiB)

@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.compare import TOLERANCES, compare
-from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, conv
-from keras_cnn_ref.kernels import _banded, _correlate, _im2col
+from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, _banded, _correlate, _im2col, conv
 from keras_cnn_ref.kernels._geometry import ConvGeometry
 from tests import reference
-
 
 BIG_KERNELS = {1: (9,), 2: (6, 5), 3: (3, 3, 2)}  # 9, 30 and 18 taps
 
@@ -61,8 +59,11 @@ def _draw(rng, case):
 # The shape-based choice, then each strategy forced: im2col (no band, no minimal filtering), or the band
 # wherever groups == 1 (minimal filtering's own are in test_winograd.py).
 # Forced strategies hold on every platform, so a jaxpr holds one plan, not one per platform.
-PLANS = {"chosen": Plan(), "im2col": Plan(*(CPU._replace(band_max_weights=0),) * 2),
-         "band": Plan(*(CPU._replace(band_max_weights=2**62),) * 2)}
+PLANS = {
+    "chosen": Plan(),
+    "im2col": Plan(*(CPU._replace(band_max_weights=0),) * 2),
+    "band": Plan(*(CPU._replace(band_max_weights=2**62),) * 2),
+}
 # The band's fallback, taken as if every operand held an Inf or NaN (`tap_loop`). The guard is patched
 # while JAX traces, so this plan is used by no other test: its traces are never reused by them.
 TAP_LOOP_PLAN = Plan(cpu=CPU._replace(band_max_weights=2**61))
@@ -80,16 +81,24 @@ def _check_against_reference(case, rng, plan=Plan()):
     x, kernel = _draw(rng, case)
     args = {k: case[k] for k in ("strides", "padding", "dilation_rate", "groups", "data_format")}
     args["plan"] = plan
-    ref_args = {"strides": case["strides"], "padding": case["padding"].lower(), "dilation": case["dilation_rate"],
-                "groups": case["groups"], "data_format": case["data_format"]}
+    ref_args = {
+        "strides": case["strides"],
+        "padding": case["padding"].lower(),
+        "dilation": case["dilation_rate"],
+        "groups": case["groups"],
+        "data_format": case["data_format"],
+    }
     ref_out = reference.conv(x, kernel, **ref_args)
     cotangent = jnp.asarray(rng.standard_normal(ref_out.shape), case["dtype"])
     out, vjp = jax.vjp(lambda a, b: conv(a, b, **args), x, kernel)
     grad_x, grad_kernel = vjp(cotangent)
     ref_grad_x, ref_grad_kernel = reference.conv_vjp(x, kernel, cotangent, **ref_args)
     tolerance = TOLERANCES[case["dtype"]]
-    for name, ours, ref in [("output", out, ref_out), ("grad x", grad_x, ref_grad_x),
-                            ("grad kernel", grad_kernel, ref_grad_kernel)]:
+    for name, ours, ref in [
+        ("output", out, ref_out),
+        ("grad x", grad_x, ref_grad_x),
+        ("grad kernel", grad_kernel, ref_grad_kernel),
+    ]:
         assert ours.dtype == x.dtype, name
         result = compare(ours, ref, tolerance)
         assert result.ok, f"{name}: {result}"
@@ -101,25 +110,30 @@ def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
     _check_against_reference(case, rng, PLANS[strategy])
 
 
-@pytest.mark.parametrize("case", [case for case in random_cases(40) if case["groups"] == 1],
-                         ids=lambda case: case["id"])
+@pytest.mark.parametrize(
+    "case", [case for case in random_cases(40) if case["groups"] == 1], ids=lambda case: case["id"]
+)
 def test_the_band_fallback_matches_float64_reference(case, tap_loop, rng):
     _check_against_reference(case, rng, tap_loop)
 
 
-@pytest.mark.parametrize("case", random_cases(16, seed=1, rank=1) + random_cases(16, seed=3, rank=3),
-                         ids=lambda case: case["id"])
+@pytest.mark.parametrize(
+    "case", random_cases(16, seed=1, rank=1) + random_cases(16, seed=3, rank=3), ids=lambda case: case["id"]
+)
 def test_1d_and_3d_forward_and_vjp_match_float64_reference(case, rng):
     _check_against_reference(case, rng)
 
 
-@pytest.mark.parametrize("x_shape, kernel_shape, groups, chosen", [
-    ((128, 28, 28, 1), (3, 3, 1, 4), 1, "BandedRows"),  # the MNIST model's layers
-    ((128, 13, 13, 4), (3, 3, 4, 8), 1, "BandedRows"),
-    ((128, 5, 5, 8), (3, 3, 8, 16), 1, "BandedRows"),
-    ((32, 56, 56, 64), (3, 3, 64, 64), 1, "Im2col"),  # a wide band: Wp / KW times the work
-    ((8, 13, 13, 4), (3, 3, 2, 8), 2, "Im2col"),  # groups
-])
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape, groups, chosen",
+    [
+        ((128, 28, 28, 1), (3, 3, 1, 4), 1, "BandedRows"),  # the MNIST model's layers
+        ((128, 13, 13, 4), (3, 3, 4, 8), 1, "BandedRows"),
+        ((128, 5, 5, 8), (3, 3, 8, 16), 1, "BandedRows"),
+        ((32, 56, 56, 64), (3, 3, 64, 64), 1, "Im2col"),  # a wide band: Wp / KW times the work
+        ((8, 13, 13, 4), (3, 3, 2, 8), 2, "Im2col"),  # groups
+    ],
+)
 def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, groups, chosen):
     out_spatial = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
     geometry = ConvGeometry(kernel_shape[:2], (1, 1), (1, 1), groups, out_spatial)
@@ -132,17 +146,21 @@ def test_im2col_is_one_dot_forward_and_two_backward_whatever_the_kernel(kernel_h
     x, kernel = jnp.ones((2, 9, 9, 4)), jnp.ones((*kernel_hw, 4 // groups, 6))
     grouped = lambda a, b: conv(a, b, groups=groups, plan=PLANS["im2col"])  # noqa: E731
     assert str(jax.make_jaxpr(grouped)(x, kernel)).count("dot_general[") == 1
-    backward = jax.make_jaxpr(lambda a, b: jax.vjp(grouped, a, b)[1](jnp.ones((2, 9 - kernel_hw[0] + 1,
-                                                                          9 - kernel_hw[1] + 1, 6))))(x, kernel)
+    backward = jax.make_jaxpr(
+        lambda a, b: jax.vjp(grouped, a, b)[1](jnp.ones((2, 9 - kernel_hw[0] + 1, 9 - kernel_hw[1] + 1, 6)))
+    )(x, kernel)
     assert str(backward).count("dot_general[") == 3  # the forward pass, then the kernel and input gradients
 
 
 def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow():
     geometry = ConvGeometry((3, 3), (1, 1), (1, 1), 1, (8, 8))
     four_images = 4 * 8 * 8 * 9 * 16 * 4  # four float32 images' columns
-    chunks = {itemsize: _im2col.Im2col((16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize,
-                                       CPU._replace(chunk_bytes=four_images)).images
-              for itemsize in (2, 4, 8)}
+    chunks = {
+        itemsize: _im2col.Im2col(
+            (16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize, CPU._replace(chunk_bytes=four_images)
+        ).images
+        for itemsize in (2, 4, 8)
+    }
     assert chunks == {2: 8, 4: 4, 8: 2}
 
 
@@ -158,10 +176,13 @@ def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng):
         assert compare(ours, reference_value, 1e-6).ok
 
 
-@pytest.mark.parametrize("x_shape, kernel_shape", [
-    ((128, 28, 28, 1), (3, 3, 1, 4)),  # banded rows on a CPU
-    ((32, 56, 56, 64), (3, 3, 64, 64)),  # 28 chunks of 8 MiB on a CPU
-])
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape",
+    [
+        ((128, 28, 28, 1), (3, 3, 1, 4)),  # banded rows on a CPU
+        ((32, 56, 56, 64), (3, 3, 64, 64)),  # 28 chunks of 8 MiB on a CPU
+    ],
+)
 @pytest.mark.parametrize("platform", ["cuda", "tpu", "cpu-as-accelerator"])
 def test_an_accelerator_takes_16_bit_im2col_over_the_whole_batch(x_shape, kernel_shape, platform):
     """No loop (so no band and no fallback), and every product takes bfloat16 operands into float32 sums.
@@ -180,8 +201,9 @@ def test_an_accelerator_takes_16_bit_im2col_over_the_whole_batch(x_shape, kernel
         assert re.search(r"\(tensor<[^>]*xbf16>, tensor<[^>]*xbf16>\) -> tensor<[^>]*xf32>", line), line
 
 
-@pytest.mark.parametrize("case", [case for case in random_cases(40) if case["dtype"] != "float32"],
-                         ids=lambda case: case["id"])
+@pytest.mark.parametrize(
+    "case", [case for case in random_cases(40) if case["dtype"] != "float32"], ids=lambda case: case["id"]
+)
 def test_16_bit_operands_as_an_accelerator_takes_them_match_float64_reference(case, rng):
     _check_against_reference(case, rng, ACCELERATOR_HERE)
 
@@ -198,8 +220,9 @@ BIAS_CASES = [
 def test_bias_is_added_after_rounding_bit_for_bit_as_a_separate_add(case, dtype, rng):
     """The bias joins each output chunk inside the kernel: the same values and gradients as Keras's add after it."""
     plan = Plan(cpu=CPU._replace(chunk_bytes=2 * 9 * 9 * 9 * 16 * 4))  # two images' columns
-    x, kernel, bias = (jnp.asarray(rng.standard_normal(shape), dtype)
-                       for shape in (case["shape"], case["kernel"], case["kernel"][-1:]))
+    x, kernel, bias = (
+        jnp.asarray(rng.standard_normal(shape), dtype) for shape in (case["shape"], case["kernel"], case["kernel"][-1:])
+    )
     data_format = case["data_format"]
     bias_shape = (-1, 1) if data_format == "channels_first" else (-1,)  # 1-D: (F, L) or (L, F) per example
 
@@ -217,10 +240,12 @@ def test_bias_is_added_after_rounding_bit_for_bit_as_a_separate_add(case, dtype,
     for ours, expected in zip((out, *vjp(cotangent)), (expected_out, *expected_vjp(cotangent)), strict=True):
         assert ours.dtype == expected.dtype == x.dtype
         np.testing.assert_array_equal(np.asarray(ours, np.float32), np.asarray(expected, np.float32))
-    assert not np.allclose(np.asarray(out, np.float32), np.asarray(conv(x, kernel, padding="same",
-                                                                        data_format=data_format), np.float32))
+    assert not np.allclose(
+        np.asarray(out, np.float32), np.asarray(conv(x, kernel, padding="same", data_format=data_format), np.float32)
+    )
 
 
+@pytest.mark.quick
 def test_is_cross_correlation_not_flipped_convolution():
     x = jnp.zeros((1, 3, 3, 1)).at[0, 1, 1, 0].set(1.0)  # a single 1 in the centre
     kernel = jnp.arange(9.0).reshape(3, 3, 1, 1)
@@ -229,6 +254,7 @@ def test_is_cross_correlation_not_flipped_convolution():
     np.testing.assert_array_equal(out, kernel[::-1, ::-1, 0, 0])
 
 
+@pytest.mark.quick
 def test_same_padding_puts_the_odd_pad_after():
     x = jnp.arange(1.0, 5.0).reshape(1, 1, 4, 1)  # one row: 1 2 3 4
     out = conv(x, jnp.ones((1, 2, 1, 1)), padding="same")  # even kernel: total pad 1
@@ -245,8 +271,7 @@ def test_second_order_gradient_matches_xla(rng):
     def grad_norm(conv):
         return jax.grad(lambda a, b: jnp.sum(jax.grad(lambda a: jnp.sum(jnp.tanh(conv(a, b))))(a) ** 2), 1)
 
-    assert compare(grad_norm(lambda a, b: conv(a, b, padding="same"))(x, kernel),
-                   grad_norm(xla)(x, kernel), 1e-5).ok
+    assert compare(grad_norm(lambda a, b: conv(a, b, padding="same"))(x, kernel), grad_norm(xla)(x, kernel), 1e-5).ok
 
 
 def test_vmap_equals_a_loop_over_the_mapped_axis(rng):
@@ -257,6 +282,7 @@ def test_vmap_equals_a_loop_over_the_mapped_axis(rng):
     np.testing.assert_allclose(mapped, looped, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.quick
 def test_jit_and_eager_agree_and_forward_mode_is_refused_by_name(rng):
     x = jnp.asarray(rng.standard_normal((2, 8, 8, 3)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 3, 5)), jnp.float32)
@@ -275,7 +301,11 @@ BAD_ARGUMENTS = [
     {"id": "unknown-format", "kwargs": {"data_format": "NHWC"}, "match": "data_format"},
     {"id": "groups-mismatch", "kwargs": {"groups": 2}, "match": "groups"},
     {"id": "zero-groups", "kwargs": {"groups": 0}, "match": "groups"},
-    {"id": "kernel-too-large", "kernel": (9, 3, 4, 2), "match": "zero or negative: the convolution has no output positions"},
+    {
+        "id": "kernel-too-large",
+        "kernel": (9, 3, 4, 2),
+        "match": "zero or negative: the convolution has no output positions",
+    },
     {"id": "input-rank", "shape": (8,), "match": "rank 2 or more"},
     {"id": "kernel-rank", "kernel": (3, 4, 2), "match": "the input's rank"},
     {"id": "zero-size-kernel", "kernel": (0, 3, 4, 2), "match": "every kernel_size positive"},
@@ -283,6 +313,7 @@ BAD_ARGUMENTS = [
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("case", BAD_ARGUMENTS, ids=lambda case: case["id"])
 def test_bad_arguments_raise_value_error_naming_them(case):
     x = jnp.ones(case.get("shape", (1, 8, 8, 4)))
@@ -290,11 +321,13 @@ def test_bad_arguments_raise_value_error_naming_them(case):
         conv(x, jnp.ones(case.get("kernel", (3, 3, 4, 2))), **case.get("kwargs", {}))
 
 
+@pytest.mark.quick
 def test_empty_batch_gives_empty_output():
     out = conv(jnp.ones((0, 8, 8, 4)), jnp.ones((3, 3, 4, 2)), strides=2)
     assert out.shape == (0, 3, 3, 2)
 
 
+@pytest.mark.quick
 def test_grid_covers_every_argument():
     cases = random_cases(40)
     for key in ("padding", "data_format", "groups", "dtype"):
@@ -302,8 +335,9 @@ def test_grid_covers_every_argument():
     assert any(max(case["dilation_rate"]) > 1 for case in cases)
     assert any(max(case["strides"]) == 3 for case in cases)
     assert {case["shape"][1] % 2 for case in cases} == {0, 1}
-    assert not any(itertools.chain.from_iterable(
-        (max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases))
+    assert not any(
+        itertools.chain.from_iterable((max(c["strides"]) > 1 and max(c["dilation_rate"]) > 1,) for c in cases)
+    )
 
 
 POISONED_AT = {"x": (0, 5, 5, 0), "kernel": (1, 0, 0, 3), "cotangent": (0, 3, 3, 2)}
@@ -322,8 +356,11 @@ def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poiso
     those zeros there and makes NaNs that the true gradient does not have.
     """
     out_spatial = tuple((12 - 2 * d - 1) // s + 1 for s, d in zip(strides, dilation))
-    operands = {"x": rng.standard_normal((2, 12, 12, 1)), "kernel": rng.standard_normal((3, 3, 1, 4)),
-                "cotangent": rng.standard_normal((2, *out_spatial, 4))}
+    operands = {
+        "x": rng.standard_normal((2, 12, 12, 1)),
+        "kernel": rng.standard_normal((3, 3, 1, 4)),
+        "cotangent": rng.standard_normal((2, *out_spatial, 4)),
+    }
     operands["kernel"][0, 0, 0, 1] = 0.0  # an Inf meeting a zero weight makes a NaN
     for name in poisoned:
         operands[name][POISONED_AT[name]] = poison
@@ -335,14 +372,17 @@ def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poiso
         return conv(a, b, strides=strides, dilation_rate=dilation)
 
     def xla(a, b):
-        return jax.lax.conv_general_dilated(a, b, strides, "VALID", rhs_dilation=dilation,
-                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jax.lax.conv_general_dilated(
+            a, b, strides, "VALID", rhs_dilation=dilation, dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
 
     ours_out, ours_vjp = jax.vjp(convolve, x, kernel)
     ours = [ours_out, *ours_vjp(cotangent)]
     with np.errstate(invalid="ignore"):
-        expected = [reference.conv(x, kernel, strides, dilation=dilation),
-                    *reference.conv_vjp(x, kernel, cotangent, strides, dilation=dilation)]
+        expected = [
+            reference.conv(x, kernel, strides, dilation=dilation),
+            *reference.conv_vjp(x, kernel, cotangent, strides, dilation=dilation),
+        ]
     pairs = list(zip(ours, expected))
     if "kernel" not in poisoned:
         xla_out, xla_vjp = jax.vjp(xla, x, kernel)

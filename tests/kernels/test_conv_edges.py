@@ -12,10 +12,11 @@ from tests.kernels.test_conv import PLANS
 
 
 def _xla(x, kernel, padding="VALID", groups=1):
-    spatial = "".join("DHWXYZ"[-(x.ndim - 2):]) if x.ndim > 2 else ""
+    spatial = "".join("DHWXYZ"[-(x.ndim - 2) :]) if x.ndim > 2 else ""
     numbers = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
-    return jax.lax.conv_general_dilated(x, kernel, (1,) * (x.ndim - 2), padding, dimension_numbers=numbers,
-                                        feature_group_count=groups)
+    return jax.lax.conv_general_dilated(
+        x, kernel, (1,) * (x.ndim - 2), padding, dimension_numbers=numbers, feature_group_count=groups
+    )
 
 
 @pytest.mark.parametrize("strategy", list(PLANS))
@@ -26,8 +27,10 @@ def test_integer_and_boolean_convolutions_are_xla_exactly_wrapping_around(dtype,
         x, kernel = rng.random((2, 9, 9, 2)) < 0.3, rng.random((3, 3, 2, 4)) < 0.3
     else:
         info = np.iinfo(dtype)
-        x, kernel = (rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
-                     for shape in ((2, 9, 9, 2), (3, 3, 2, 4)))
+        x, kernel = (
+            rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+            for shape in ((2, 9, 9, 2), (3, 3, 2, 4))
+        )
     x, kernel = jnp.asarray(x), jnp.asarray(kernel)
     ours = conv(x, kernel, padding="same", plan=PLANS[strategy])
     assert ours.dtype == kernel.dtype
@@ -35,21 +38,29 @@ def test_integer_and_boolean_convolutions_are_xla_exactly_wrapping_around(dtype,
 
 
 def test_complex_convolutions_are_xla_s(rng):
-    x, kernel = (jnp.asarray(rng.standard_normal(shape) + 1j * rng.standard_normal(shape), jnp.complex64)
-                 for shape in ((2, 7, 7, 2), (3, 3, 2, 3)))
+    x, kernel = (
+        jnp.asarray(rng.standard_normal(shape) + 1j * rng.standard_normal(shape), jnp.complex64)
+        for shape in ((2, 7, 7, 2), (3, 3, 2, 3))
+    )
     ours = conv(x, kernel, padding="same")
     assert ours.dtype == jnp.complex64
     np.testing.assert_allclose(ours, _xla(x, kernel, "SAME"), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.quick
 def test_large_int32_products_are_exact():
     x, kernel = jnp.array([[[32769], [32769]]], jnp.int32), jnp.array([[[32768]], [[1]]], jnp.int32)
     assert int(conv(x, kernel)[0, 0, 0]) == 32769 * 32768 + 32769  # float32 would give 1074791424
 
 
-@pytest.mark.parametrize("x_shape, kernel_shape", [((3, 4), (4, 5)),  # no spatial axis: a product
-                                                   ((1, 4, 5, 4, 3, 2), (2, 3, 2, 2, 2, 3)),  # four
-                                                   ((1, 3, 3, 3, 3, 3, 2), (2, 2, 2, 2, 2, 2, 2))])  # five
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape",
+    [
+        ((3, 4), (4, 5)),  # no spatial axis: a product
+        ((1, 4, 5, 4, 3, 2), (2, 3, 2, 2, 2, 3)),  # four
+        ((1, 3, 3, 3, 3, 3, 2), (2, 2, 2, 2, 2, 2, 2)),
+    ],
+)  # five
 def test_any_number_of_spatial_axes_as_xla(x_shape, kernel_shape, rng):
     x, kernel = (jnp.asarray(rng.standard_normal(shape), jnp.float32) for shape in (x_shape, kernel_shape))
     assert compare(conv(x, kernel), _xla(x, kernel), 1e-5).ok
@@ -58,6 +69,7 @@ def test_any_number_of_spatial_axes_as_xla(x_shape, kernel_shape, rng):
     assert all(compare(a, b, 1e-5).ok for a, b in zip(ours, xla))
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("strategy", list(PLANS))
 @pytest.mark.parametrize("poison", [np.inf, np.nan])
 def test_padding_is_zeros_that_a_non_finite_weight_meets_as_the_reference_defines(poison, strategy, rng):

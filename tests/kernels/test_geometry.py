@@ -14,6 +14,8 @@ from keras_cnn_ref.kernels._geometry import (
 )
 from tests.reference import same_pads
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.mark.parametrize("size", range(1, 12))
 @pytest.mark.parametrize("window", range(1, 6))
@@ -43,14 +45,17 @@ def test_padding_is_case_insensitive_and_strict():
         normalize_padding("causal")
 
 
-@pytest.mark.parametrize("window, dilation, strides, spatial", [
-    ((3, 3), (1, 1), (1, 1), (9, 9)),
-    ((7, 7), (1, 1), (2, 2), (17, 16)),  # a stem's: 4 phases of 9 to 16 taps
-    ((2, 2), (1, 1), (3, 2), (10, 7)),  # a phase along the height that no tap reads
-    ((2, 3), (3, 2), (1, 1), (8, 9)),  # dilated
-    ((5,), (1,), (3,), (14,)),
-    ((2, 3, 2), (1, 1, 1), (2, 1, 3), (6, 5, 7)),
-])
+@pytest.mark.parametrize(
+    "window, dilation, strides, spatial",
+    [
+        ((3, 3), (1, 1), (1, 1), (9, 9)),
+        ((7, 7), (1, 1), (2, 2), (17, 16)),  # a stem's: 4 phases of 9 to 16 taps
+        ((2, 2), (1, 1), (3, 2), (10, 7)),  # a phase along the height that no tap reads
+        ((2, 3), (3, 2), (1, 1), (8, 9)),  # dilated
+        ((5,), (1,), (3,), (14,)),
+        ((2, 3, 2), (1, 1, 1), (2, 1, 3), (6, 5, 7)),
+    ],
+)
 def test_add_windows_back_sums_each_window_where_it_was_read(window, dilation, strides, spatial, rng):
     offsets = [(0, *offset, 0) for offset in window_offsets(window, dilation)]
     shape, all_strides = (2, *spatial, 3), (1, *strides, 1)
@@ -58,6 +63,8 @@ def test_add_windows_back_sums_each_window_where_it_was_read(window, dilation, s
     windows = [rng.integers(-9, 9, (2, *out_spatial, 3)).astype(np.float32) for _ in offsets]
     expected = np.zeros(shape, np.float32)
     for values, offset in zip(windows, offsets):
-        expected[tuple(slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, values.shape, all_strides))] += values
+        expected[tuple(slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, values.shape, all_strides))] += (
+            values
+        )
     ours = add_windows_back([jnp.asarray(w) for w in windows], offsets, all_strides, shape)
     np.testing.assert_array_equal(ours, expected)

@@ -14,11 +14,16 @@ from tests.kernels.test_conv import _check_against_reference, random_cases
 
 MiB = 2**20
 # im2col forced (no band), with one output row a tile, blocks of at most two taps, or both.
-PLANS = {"rows": Plan(*(CPU._replace(band_max_weights=0, chunk_bytes=1),) * 2),
-         "blocks": Plan(*(CPU._replace(band_max_weights=0, max_unrolled_taps=2),) * 2),
-         "rows-and-blocks": Plan(*(CPU._replace(band_max_weights=0, chunk_bytes=1, max_unrolled_taps=3),) * 2)}
-CASES = [case for case in random_cases(12, seed=5) + random_cases(6, seed=6, rank=1) + random_cases(6, seed=7, rank=3)
-         if case["shape"][0]]
+PLANS = {
+    "rows": Plan(*(CPU._replace(band_max_weights=0, chunk_bytes=1),) * 2),
+    "blocks": Plan(*(CPU._replace(band_max_weights=0, max_unrolled_taps=2),) * 2),
+    "rows-and-blocks": Plan(*(CPU._replace(band_max_weights=0, chunk_bytes=1, max_unrolled_taps=3),) * 2),
+}
+CASES = [
+    case
+    for case in random_cases(12, seed=5) + random_cases(6, seed=6, rank=1) + random_cases(6, seed=7, rank=3)
+    if case["shape"][0]
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case["id"])
@@ -47,16 +52,18 @@ def _memory_and_compile_time(f, *shapes):
 
 
 def _xla(x, kernel):
-    return lax.conv_general_dilated(x, kernel, (1,) * (x.ndim - 2), "SAME",
-                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return lax.conv_general_dilated(x, kernel, (1,) * (x.ndim - 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
-@pytest.mark.parametrize("x_shape, kernel_shape", [
-    ((1, 512, 512, 32), (7, 7, 32, 32)),  # was 4,704 MiB against 64
-    ((8, 224, 224, 16), (5, 5, 16, 16)),  # was 283 against 49
-    ((1, 256, 256, 16), (11, 11, 16, 16)),  # was 726 against 4
-    ((1, 1024, 1024, 8), (3, 3, 8, 8)),
-])
+@pytest.mark.parametrize(
+    "x_shape, kernel_shape",
+    [
+        ((1, 512, 512, 32), (7, 7, 32, 32)),  # was 4,704 MiB against 64
+        ((8, 224, 224, 16), (5, 5, 16, 16)),  # was 283 against 49
+        ((1, 256, 256, 16), (11, 11, 16, 16)),  # was 726 against 4
+        ((1, 1024, 1024, 8), (3, 3, 8, 8)),
+    ],
+)
 def test_memory_stays_within_a_small_multiple_of_xla_at_any_image_size(x_shape, kernel_shape):
     shapes = jax.ShapeDtypeStruct(x_shape, jnp.float32), jax.ShapeDtypeStruct(kernel_shape, jnp.float32)
     ours, _ = _memory_and_compile_time(lambda x, k: conv(x, k, padding="same"), *shapes)
@@ -67,8 +74,10 @@ def test_memory_stays_within_a_small_multiple_of_xla_at_any_image_size(x_shape, 
 @pytest.mark.parametrize("window", [11, 31, 63])
 def test_compile_time_stays_within_a_small_multiple_of_xla_at_any_window_size(window):
     """Interleaved in one process, the best of three: ours against XLA's convolution."""
-    shapes = jax.ShapeDtypeStruct((2, 64, 64, 8), jnp.float32), jax.ShapeDtypeStruct((window, window, 8, 8),
-                                                                                       jnp.float32)
+    shapes = (
+        jax.ShapeDtypeStruct((2, 64, 64, 8), jnp.float32),
+        jax.ShapeDtypeStruct((window, window, 8, 8), jnp.float32),
+    )
     ours, xla = [], []
     for _ in range(3):
         ours.append(_memory_and_compile_time(lambda x, k: conv(x, k, padding="same"), *shapes)[1])

@@ -3,6 +3,8 @@
 The sharding is measured on 8 simulated CPU devices (`sharded_conv.py`, a process of its own).
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +19,7 @@ from tests.kernels.sharded_conv import CASES, DEVICES
 MOVES = ("all-gather", "all-to-all", "collective-permute", "reduce-scatter")
 
 
+@pytest.mark.quick
 def test_the_plan_is_part_of_the_jit_cache_key_and_not_of_the_values(rng):
     """Two plans compile two programs (no cache reused across them), and agree on the values."""
     x = jnp.asarray(rng.standard_normal((4, 10, 10, 2)), jnp.float32)
@@ -27,13 +30,16 @@ def test_the_plan_is_part_of_the_jit_cache_key_and_not_of_the_values(rng):
     np.testing.assert_allclose(*(conv(x, kernel, plan=plan) for plan in plans), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.quick
 def test_a_plan_must_be_a_plan():
-    with pytest.raises(TypeError, match="`plan` must be a keras_cnn_ref.kernels.Plan. Received: plan='cpu'"):
+    with pytest.raises(TypeError, match=re.escape("`plan` must be a keras_cnn_ref.kernels.Plan. Received: plan='cpu'")):
         conv(jnp.ones((1, 4, 4, 1)), jnp.ones((2, 2, 1, 1)), plan="cpu")
 
 
-@pytest.mark.parametrize("axes", [{"batch_axes": ("data",)}, {"filter_axes": ("batch",), "batch_axes": ("batch",)},
-                                  {"filter_axes": ("model",)}])
+@pytest.mark.parametrize(
+    "axes",
+    [{"batch_axes": ("data",)}, {"filter_axes": ("batch",), "batch_axes": ("batch",)}, {"filter_axes": ("model",)}],
+)
 def test_a_plan_names_distinct_axes_of_its_mesh(axes):
     mesh = Mesh(np.array(jax.devices()[:1]).reshape(1, 1), ("batch", "model"))
     plan = Plan(mesh=mesh, **axes) if "model" not in axes.get("filter_axes", ()) else Plan(**axes)
@@ -41,6 +47,7 @@ def test_a_plan_names_distinct_axes_of_its_mesh(axes):
         conv(jnp.ones((1, 4, 4, 1)), jnp.ones((2, 2, 1, 1)), plan=plan)
 
 
+@pytest.mark.quick
 def test_each_platform_is_traced_once_and_one_tactics_for_both_is_one_branch():
     calls = []
 

@@ -17,28 +17,62 @@ CASES = [
     {"id": "3x3-s2-same-odd", "shape": (2, 7, 9, 3), "pool_size": (3, 3), "strides": (2, 2), "padding": "same"},
     {"id": "overlap-3x2-s1", "shape": (1, 6, 7, 2), "pool_size": (3, 2), "strides": (1, 1), "padding": "valid"},
     {"id": "even-pool-same", "shape": (2, 5, 6, 2), "pool_size": (2, 4), "strides": (1, 3), "padding": "SAME"},
-    {"id": "channels-first", "shape": (2, 3, 7, 6), "pool_size": (2, 3), "strides": (2, 1), "padding": "same",
-     "data_format": "channels_first"},
+    {
+        "id": "channels-first",
+        "shape": (2, 3, 7, 6),
+        "pool_size": (2, 3),
+        "strides": (2, 1),
+        "padding": "same",
+        "data_format": "channels_first",
+    },
     {"id": "empty-batch", "shape": (0, 6, 6, 2), "pool_size": (2, 2), "strides": None, "padding": "valid"},
     {"id": "1d-3-s2-same", "shape": (2, 9, 3), "pool_size": (3,), "strides": (2,), "padding": "same"},
-    {"id": "1d-channels-first", "shape": (2, 3, 8), "pool_size": (2,), "strides": (1,), "padding": "valid",
-     "data_format": "channels_first"},
+    {
+        "id": "1d-channels-first",
+        "shape": (2, 3, 8),
+        "pool_size": (2,),
+        "strides": (1,),
+        "padding": "valid",
+        "data_format": "channels_first",
+    },
     {"id": "1d-2-valid-cropped", "shape": (2, 9, 3), "pool_size": (2,), "strides": None, "padding": "valid"},
     {"id": "1d-2-s3-gaps", "shape": (2, 10, 2), "pool_size": (2,), "strides": (3,), "padding": "valid"},
     {"id": "1d-3-same", "shape": (2, 7, 3), "pool_size": (3,), "strides": None, "padding": "same"},
     {"id": "1d-2-s3-same-extended", "shape": (1, 8, 2), "pool_size": (2,), "strides": (3,), "padding": "same"},
-    {"id": "1d-2-channels-first", "shape": (2, 3, 8), "pool_size": (2,), "strides": None, "padding": "valid",
-     "data_format": "channels_first"},
+    {
+        "id": "1d-2-channels-first",
+        "shape": (2, 3, 8),
+        "pool_size": (2,),
+        "strides": None,
+        "padding": "valid",
+        "data_format": "channels_first",
+    },
     {"id": "2d-one-axis-blocks", "shape": (2, 6, 7, 2), "pool_size": (1, 3), "strides": (1, 3), "padding": "same"},
-    {"id": "2d-window-1-on-a-strided-axis", "shape": (2, 7, 8, 2), "pool_size": (1, 2), "strides": (2, 2),
-     "padding": "same"},
+    {
+        "id": "2d-window-1-on-a-strided-axis",
+        "shape": (2, 7, 8, 2),
+        "pool_size": (1, 2),
+        "strides": (2, 2),
+        "padding": "same",
+    },
     {"id": "1d-taps-reading-only-padding", "shape": (2, 1, 3), "pool_size": (4,), "strides": (1,), "padding": "same"},
     {"id": "3d-2x2x2", "shape": (2, 4, 5, 6, 2), "pool_size": (2, 2, 2), "strides": None, "padding": "valid"},
     {"id": "3d-3x2x3-same", "shape": (1, 5, 4, 7, 2), "pool_size": (3, 2, 3), "strides": (2, 1, 2), "padding": "same"},
-    {"id": "3d-channels-first", "shape": (2, 2, 5, 5, 4), "pool_size": (2, 3, 2), "strides": (1, 2, 2),
-     "padding": "same", "data_format": "channels_first"},
-    {"id": "2d-one-output-on-a-strided-axis", "shape": (1, 2, 4, 1), "pool_size": (1, 2), "strides": (2, 2),
-     "padding": "valid"},  # the fuzz found it: its stride dropped, the window's crop was lost
+    {
+        "id": "3d-channels-first",
+        "shape": (2, 2, 5, 5, 4),
+        "pool_size": (2, 3, 2),
+        "strides": (1, 2, 2),
+        "padding": "same",
+        "data_format": "channels_first",
+    },
+    {
+        "id": "2d-one-output-on-a-strided-axis",
+        "shape": (1, 2, 4, 1),
+        "pool_size": (1, 2),
+        "strides": (2, 2),
+        "padding": "valid",
+    },  # the fuzz found it: its stride dropped, the window's crop was lost
 ]
 POOLS = {"max": (max_pool, reference.max_pool), "average": (average_pool, reference.average_pool)}
 
@@ -48,6 +82,7 @@ def _tie_heavy(rng, shape):
     return jnp.asarray(rng.integers(-2, 2, size=shape), jnp.float32)
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("mode", POOLS)
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case["id"])
 def test_forward_and_vjp_match_float64_reference(case, mode, rng):
@@ -58,8 +93,9 @@ def test_forward_and_vjp_match_float64_reference(case, mode, rng):
     out, vjp = jax.vjp(lambda a: ours_pool(a, **args), x)
     cotangent = jnp.asarray(rng.standard_normal(out.shape), jnp.float32)
     strides = case["strides"] or case["pool_size"]
-    ref_out, ref_grad = reference_pool(x, cotangent, case["pool_size"], strides, case["padding"].lower(),
-                                       args["data_format"])
+    ref_out, ref_grad = reference_pool(
+        x, cotangent, case["pool_size"], strides, case["padding"].lower(), args["data_format"]
+    )
     assert compare(out, ref_out, 0.0 if mode == "max" else 1e-6).ok
     assert compare(vjp(cotangent)[0], ref_grad, 1e-6).ok
 
@@ -68,23 +104,59 @@ SPECIAL_INPUTS = [
     {"id": "all-ties", "x": np.ones((1, 4, 4, 1)), "pool": 2, "strides": 2, "padding": "valid"},
     {"id": "overlapping-ties", "x": np.ones((1, 4, 4, 1)), "pool": 3, "strides": 1, "padding": "valid"},
     {"id": "all-negative-same", "x": np.full((1, 3, 3, 1), -5.0), "pool": 3, "strides": 1, "padding": "same"},
-    {"id": "minus-inf-ties-with-padding", "x": np.full((1, 3, 3, 1), -np.inf), "pool": 3, "strides": 1,
-     "padding": "same"},
-    {"id": "nan-first", "x": np.where(np.arange(16) == 0, np.nan, np.arange(16.0)).reshape(1, 4, 4, 1),
-     "pool": 2, "strides": 2, "padding": "valid"},
-    {"id": "nan-last", "x": np.where(np.arange(16) == 5, np.nan, np.arange(16.0)).reshape(1, 4, 4, 1),
-     "pool": 2, "strides": 2, "padding": "valid"},
-    {"id": "nan-same", "x": np.array([np.nan, 1.0, np.nan, 0.0]).reshape(1, 2, 2, 1), "pool": 2, "strides": 1,
-     "padding": "same"},
-    {"id": "inf", "x": np.array([np.inf, 1.0, -np.inf, np.inf]).reshape(1, 2, 2, 1), "pool": 2, "strides": 1,
-     "padding": "same"},
-    {"id": "1d-blocks-nan-ties-inf", "x": np.array([np.nan, 1, 2, np.nan, 3, 3, -np.inf, -np.inf]).reshape(1, 8, 1),
-     "pool": 2, "strides": 2, "padding": "valid"},
-    {"id": "1d-blocks-with-gaps-same", "x": np.array([-np.inf, 1, 1, np.inf, 0, np.nan, 2]).reshape(1, 7, 1),
-     "pool": 2, "strides": 3, "padding": "same"},
+    {
+        "id": "minus-inf-ties-with-padding",
+        "x": np.full((1, 3, 3, 1), -np.inf),
+        "pool": 3,
+        "strides": 1,
+        "padding": "same",
+    },
+    {
+        "id": "nan-first",
+        "x": np.where(np.arange(16) == 0, np.nan, np.arange(16.0)).reshape(1, 4, 4, 1),
+        "pool": 2,
+        "strides": 2,
+        "padding": "valid",
+    },
+    {
+        "id": "nan-last",
+        "x": np.where(np.arange(16) == 5, np.nan, np.arange(16.0)).reshape(1, 4, 4, 1),
+        "pool": 2,
+        "strides": 2,
+        "padding": "valid",
+    },
+    {
+        "id": "nan-same",
+        "x": np.array([np.nan, 1.0, np.nan, 0.0]).reshape(1, 2, 2, 1),
+        "pool": 2,
+        "strides": 1,
+        "padding": "same",
+    },
+    {
+        "id": "inf",
+        "x": np.array([np.inf, 1.0, -np.inf, np.inf]).reshape(1, 2, 2, 1),
+        "pool": 2,
+        "strides": 1,
+        "padding": "same",
+    },
+    {
+        "id": "1d-blocks-nan-ties-inf",
+        "x": np.array([np.nan, 1, 2, np.nan, 3, 3, -np.inf, -np.inf]).reshape(1, 8, 1),
+        "pool": 2,
+        "strides": 2,
+        "padding": "valid",
+    },
+    {
+        "id": "1d-blocks-with-gaps-same",
+        "x": np.array([-np.inf, 1, 1, np.inf, 0, np.nan, 2]).reshape(1, 7, 1),
+        "pool": 2,
+        "strides": 3,
+        "padding": "same",
+    },
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("case", SPECIAL_INPUTS, ids=lambda case: case["id"])
 @pytest.mark.parametrize("taps", [16, 1], ids=["unrolled", "looped"])
 def test_ties_nan_and_inf_match_xla_select_and_scatter_exactly(taps, case):
@@ -96,8 +168,9 @@ def test_ties_nan_and_inf_match_xla_select_and_scatter_exactly(taps, case):
         return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, window, strides, case["padding"].upper())
 
     def ours(a):
-        return max_pool(a, pool_size=case["pool"], strides=case["strides"], padding=case["padding"],
-                        max_unrolled_taps=taps)
+        return max_pool(
+            a, pool_size=case["pool"], strides=case["strides"], padding=case["padding"], max_unrolled_taps=taps
+        )
 
     np.testing.assert_array_equal(ours(x), xla(x))
     weights = jnp.arange(1.0, 1.0 + xla(x).size).reshape(xla(x).shape)  # tells windows apart
@@ -105,12 +178,14 @@ def test_ties_nan_and_inf_match_xla_select_and_scatter_exactly(taps, case):
     np.testing.assert_array_equal(*grads)
 
 
+@pytest.mark.quick
 def test_padding_is_minus_inf_not_zero():
     x = -jnp.arange(1.0, 10.0).reshape(1, 3, 3, 1)  # all negative
     out = max_pool(x, pool_size=2, strides=2, padding="same")
     np.testing.assert_array_equal(out[0, :, :, 0], [[-1.0, -3.0], [-7.0, -9.0]])
 
 
+@pytest.mark.quick
 def test_average_same_padding_divides_by_the_input_cells_only():
     x = jnp.arange(1.0, 10.0).reshape(1, 3, 3, 1)
     out = average_pool(x, pool_size=2, strides=2, padding="same")  # windows of 4, 2, 2 and 1 cells
@@ -118,8 +193,10 @@ def test_average_same_padding_divides_by_the_input_cells_only():
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
-@pytest.mark.parametrize("shape, pool_size, strides", [
-    ((2, 9, 3), (3,), (2,)), ((2, 7, 8, 3), (3, 2), (2, 2)), ((1, 5, 6, 4, 2), (2, 3, 2), (1, 2, 2))])
+@pytest.mark.parametrize(
+    "shape, pool_size, strides",
+    [((2, 9, 3), (3,), (2,)), ((2, 7, 8, 3), (3, 2), (2, 2)), ((1, 5, 6, 4, 2), (2, 3, 2), (1, 2, 2))],
+)
 def test_average_matches_keras_reduce_window_formula(shape, pool_size, strides, padding, rng):
     """Built-in Keras on JAX: a windowed sum over a window count, both by `reduce_window`."""
     x = jnp.asarray(rng.standard_normal(shape), jnp.float32)
@@ -128,6 +205,7 @@ def test_average_matches_keras_reduce_window_formula(shape, pool_size, strides, 
     def xla(a):
         def window_sum(b):
             return jax.lax.reduce_window(b, 0.0, jax.lax.add, window, full_strides, padding.upper())
+
         return window_sum(a) / window_sum(jnp.ones_like(a))
 
     def ours(a):
@@ -163,6 +241,7 @@ BAD_ARGUMENTS = [
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("pool", [max_pool, average_pool])
 @pytest.mark.parametrize("case", BAD_ARGUMENTS, ids=lambda case: case["id"])
 def test_bad_arguments_raise_value_error_naming_them(case, pool):
@@ -179,8 +258,9 @@ def test_a_window_folded_in_a_loop_gives_the_unrolled_values_and_gradients(case,
     """One tap a step of the loop, against the unrolled fold: bit for bit, but for the order of gradient sums."""
     pool = POOLS[mode][0]
     x = _tie_heavy(rng, case["shape"])
-    args = {k: case[k] for k in ("pool_size", "strides", "padding")} | {"data_format": case.get("data_format",
-                                                                                              "channels_last")}
+    args = {k: case[k] for k in ("pool_size", "strides", "padding")} | {
+        "data_format": case.get("data_format", "channels_last")
+    }
     results = [jax.vjp(lambda a, taps=taps: pool(a, max_unrolled_taps=taps, **args), x) for taps in (16, 1)]
     cotangent = jnp.asarray(rng.standard_normal(results[0][0].shape), jnp.float32)
     (unrolled, unrolled_vjp), (looped, looped_vjp) = results
@@ -218,7 +298,9 @@ def test_a_window_far_beyond_the_input_gives_xla_values_and_gradients(shape, poo
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "bool", "bfloat16", "complex64"])
 def test_max_pool_keeps_every_dtype_as_xla(dtype, rng):
     info = np.iinfo(dtype) if dtype.startswith(("int", "uint")) else None
-    values = rng.integers(info.min, info.max, (2, 7, 6, 3), endpoint=True) if info else rng.standard_normal((2, 7, 6, 3))
+    values = (
+        rng.integers(info.min, info.max, (2, 7, 6, 3), endpoint=True) if info else rng.standard_normal((2, 7, 6, 3))
+    )
     x = jnp.asarray(values.astype(dtype) if dtype != "bool" else values > 0)
     lowest = False if dtype == "bool" else (info.min if info else -jnp.inf)
     xla = jax.lax.reduce_window(x, jnp.asarray(lowest, x.dtype), jax.lax.max, (1, 3, 2, 1), (1, 2, 2, 1), "SAME")
@@ -241,6 +323,7 @@ def test_integer_average_pooling_sums_in_its_dtype_and_divides_as_floats(dtype, 
     np.testing.assert_allclose(ours, sums.astype(jnp.float32) / counts.astype(jnp.float32), rtol=2.0**-23, atol=0)
 
 
+@pytest.mark.quick
 def test_average_pooling_refuses_booleans_with_a_type_error():
     with pytest.raises(TypeError, match="booleans"):
         average_pool(jnp.ones((1, 4, 4, 1), bool))
@@ -265,8 +348,10 @@ def test_no_output_position_gives_an_empty_output(mode):
 def test_tracing_costs_nothing_in_proportion_to_the_data():
     tracemalloc.start()
     start = time.perf_counter()
-    out = jax.eval_shape(lambda a: average_pool(a, pool_size=3, strides=2, padding="same"),
-                         jax.ShapeDtypeStruct((1, 100_000, 100_000, 1), jnp.float32))
+    out = jax.eval_shape(
+        lambda a: average_pool(a, pool_size=3, strides=2, padding="same"),
+        jax.ShapeDtypeStruct((1, 100_000, 100_000, 1), jnp.float32),
+    )
     seconds, (_, peak) = time.perf_counter() - start, tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert out.shape == (1, 50_000, 50_000, 1)
@@ -286,8 +371,11 @@ def test_compile_time_stays_within_a_small_multiple_of_xla_at_any_window_size(wi
     ours, xla = [], []
     for _ in range(3):
         ours.append(seconds(lambda a: max_pool(a, pool_size=window, strides=1, padding="same")))
-        xla.append(seconds(lambda a: jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, window, window, 1),
-                                                           (1, 1, 1, 1), "SAME")))
+        xla.append(
+            seconds(
+                lambda a: jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, window, window, 1), (1, 1, 1, 1), "SAME")
+            )
+        )
     assert min(ours) <= 5 * min(xla), (min(ours), min(xla))
 
 
@@ -299,4 +387,6 @@ def test_16_bit_averages_are_within_half_a_unit_of_the_exact_average(dtype, padd
     ours = np.asarray(average_pool(x, pool_size=3, strides=2, padding=padding), np.float64)
     exact = reference.average_pool(x, np.zeros(ours.shape), (3, 3), (2, 2), padding)[0]
     half_unit = 2.0 ** -(jnp.finfo(dtype).nmant + 1)
-    assert np.all(np.abs(ours - exact) <= half_unit * np.abs(exact) * 1.001), np.max(np.abs(ours - exact) / np.abs(exact))
+    assert np.all(np.abs(ours - exact) <= half_unit * np.abs(exact) * 1.001), np.max(
+        np.abs(ours - exact) / np.abs(exact)
+    )

@@ -12,16 +12,21 @@ from keras_cnn_ref.kernels._geometry import window_offsets
 from keras_cnn_ref.kernels._taps import TapBlocks
 
 
-@pytest.mark.parametrize("window, max_taps", [((3, 4), 8), ((31, 31), 64), ((1000,), 64), ((2, 3, 5), 7),
-                                              ((7, 7), 49), ((13,), 4), ((), 16)])
+@pytest.mark.parametrize(
+    "window, max_taps", [((3, 4), 8), ((31, 31), 64), ((1000,), 64), ((2, 3, 5), 7), ((7, 7), 49), ((13,), 4), ((), 16)]
+)
 def test_blocks_cover_the_window_in_row_major_order_each_as_large_as_fits(window, max_taps):
     dilation = (2,) * len(window)
     blocks = TapBlocks(window, dilation, max_taps)
     taps = [tuple(int(s) + o for s, o in zip(start, offset)) for start in blocks.starts for offset in blocks.offsets]
     assert taps == window_offsets(window, dilation)
     assert blocks.size <= max(max_taps, 1) and blocks.size * blocks.count == math.prod(window)
-    aligned = [d * math.prod(window[axis + 1:]) for axis in range(len(window)) for d in range(1, window[axis] + 1)
-               if window[axis] % d == 0]
+    aligned = [
+        d * math.prod(window[axis + 1 :])
+        for axis in range(len(window))
+        for d in range(1, window[axis] + 1)
+        if window[axis] % d == 0
+    ]
     assert blocks.size == max([size for size in aligned if size <= max_taps], default=1)
 
 
@@ -51,9 +56,11 @@ def test_programs_export_with_symbolic_batch_height_and_width(op, symbols, rng):
         np.testing.assert_allclose(exported[1].call(x), loss(x), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.quick
 def test_a_symbolic_size_too_small_for_the_window_gives_an_empty_output():
     (h,) = jax.export.symbolic_shape("h")
-    exported = jax.export.export(jax.jit(lambda x: max_pool(x, pool_size=3)))(jax.ShapeDtypeStruct((1, h, 1),
-                                                                                                  jnp.float32))
+    exported = jax.export.export(jax.jit(lambda x: max_pool(x, pool_size=3)))(
+        jax.ShapeDtypeStruct((1, h, 1), jnp.float32)
+    )
     assert exported.call(jnp.ones((1, 2, 1))).shape == (1, 0, 1)
     np.testing.assert_array_equal(exported.call(jnp.arange(7.0).reshape(1, 7, 1)).ravel(), [2.0, 5.0])

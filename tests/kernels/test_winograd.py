@@ -38,7 +38,7 @@ def test_the_matrices_correlate_exactly_with_input_and_output_transforms_exact_i
     assert bt.shape == (alpha, alpha) and g.shape == (alpha, taps) and at.shape == (tile, alpha)
     assert all(np.array_equal(m, m.astype(np.float16)) for m in (bt, at))
     d, w = rng.standard_normal(alpha), rng.standard_normal(taps)
-    direct = [w @ d[i:i + taps] for i in range(tile)]
+    direct = [w @ d[i : i + taps] for i in range(tile)]
     np.testing.assert_allclose(at @ ((g @ w) * (bt @ d)), direct, rtol=1e-12, atol=1e-12)
 
 
@@ -83,8 +83,12 @@ def _convolve(case: str, tile: int, dtype: str, rng, **tactics):
 
     assert takes_minimal_filtering(f, x, kernel)
     rank = len(kernel_shape) - 2
-    reference_args = {"strides": (1,) * rank, "padding": padding, "dilation": (dilation,) * rank if isinstance(
-        dilation, int) else dilation, "data_format": data_format}
+    reference_args = {
+        "strides": (1,) * rank,
+        "padding": padding,
+        "dilation": (dilation,) * rank if isinstance(dilation, int) else dilation,
+        "data_format": data_format,
+    }
     if not isinstance(padding, str):  # causal: the reference takes the zeros as given
         x_ref = jnp.pad(x, [(0, 0), *padding, (0, 0)])
         reference_args["padding"] = "valid"
@@ -100,10 +104,12 @@ def test_forward_and_vjp_match_float64_reference(case, tile, dtype, rng):
     f, x, kernel, x_ref, reference_args = _convolve(case, tile, dtype, rng)
     out, vjp = jax.vjp(f, x, kernel)
     cotangent = jnp.asarray(rng.standard_normal(out.shape), dtype)
-    expected = [reference.conv(x_ref, kernel, **reference_args),
-                *reference.conv_vjp(x_ref, kernel, cotangent, **reference_args)]
+    expected = [
+        reference.conv(x_ref, kernel, **reference_args),
+        *reference.conv_vjp(x_ref, kernel, cotangent, **reference_args),
+    ]
     if x_ref is not x:
-        expected[1] = expected[1][:, -x.shape[1]:]  # the causal zeros' gradient dropped
+        expected[1] = expected[1][:, -x.shape[1] :]  # the causal zeros' gradient dropped
     for name, ours, theirs in zip(("output", "grad x", "grad kernel"), (out, *vjp(cotangent)), expected):
         assert ours.dtype == x.dtype, name
         result = compare(ours, theirs, TOLERANCES[dtype])
@@ -121,8 +127,7 @@ def test_chunks_of_images_agree_with_the_whole_batch(tile, rng):
     assert Winograd((8, 12, 12, 4), kernel.shape, geometry, whole.cpu).chunk == 8
     results = []
     for plan in (chunked, whole):
-        out, vjp = jax.vjp(lambda a, b, plan=plan: conv(a, b, padding="same", plan=plan), x,
-                           kernel.astype("float32"))
+        out, vjp = jax.vjp(lambda a, b, plan=plan: conv(a, b, padding="same", plan=plan), x, kernel.astype("float32"))
         results.append([out, *vjp(jnp.cos(out))])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.abs(b).max()))
@@ -137,7 +142,8 @@ def test_a_stride_1_transposed_convolution_takes_it_both_ways(tile, rng):
         return conv_transpose(x, kernel, padding="same", plan=forced(tile))
 
     assert takes_minimal_filtering(f, x, kernel) and takes_minimal_filtering(
-        lambda x, k: jax.vjp(f, x, k)[1](jnp.ones((2, 7, 6, 4))), x, kernel)
+        lambda x, k: jax.vjp(f, x, k)[1](jnp.ones((2, 7, 6, 4))), x, kernel
+    )
     out, vjp = jax.vjp(f, x, kernel.astype("float32"))
     cotangent = rng.standard_normal(out.shape)
     expected = reference.conv_transpose(x, kernel, cotangent, (1, 1), "same")
@@ -152,17 +158,23 @@ POISONED_AT = {"x": (0, 4, 5, 1), "kernel": (1, 0, 2, 3), "cotangent": (1, 3, 3,
 @pytest.mark.parametrize("poison", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("poisoned", [("x",), ("kernel",), ("cotangent",), ("x", "cotangent")])
 def test_a_non_finite_operand_falls_back_to_the_tap_loop_and_spreads_only_as_far_as_its_windows(
-        poisoned, poison, tile, rng):
-    operands = {"x": rng.standard_normal((2, 9, 9, 4)), "kernel": rng.standard_normal((3, 3, 4, 4)),
-                "cotangent": rng.standard_normal((2, 9, 9, 4))}
+    poisoned, poison, tile, rng
+):
+    operands = {
+        "x": rng.standard_normal((2, 9, 9, 4)),
+        "kernel": rng.standard_normal((3, 3, 4, 4)),
+        "cotangent": rng.standard_normal((2, 9, 9, 4)),
+    }
     operands["kernel"][0, 0, 1, 3] = 0.0  # an Inf meeting a zero weight makes a NaN
     for name in poisoned:
         operands[name][POISONED_AT[name]] = poison
     x, kernel, cotangent = (jnp.asarray(operands[name], jnp.float32) for name in ("x", "kernel", "cotangent"))
     out, vjp = jax.vjp(lambda a, b: conv(a, b, padding="same", plan=forced(tile)), x, kernel)
     with np.errstate(invalid="ignore"):
-        expected = [reference.conv(x, kernel, (1, 1), "same"),
-                    *reference.conv_vjp(x, kernel, cotangent, (1, 1), "same")]
+        expected = [
+            reference.conv(x, kernel, (1, 1), "same"),
+            *reference.conv_vjp(x, kernel, cotangent, (1, 1), "same"),
+        ]
     for ours, theirs in zip((out, *vjp(cotangent)), expected):
         finite = assert_same_non_finite(ours, theirs)
         assert compare(np.asarray(ours)[finite], theirs[finite], TOLERANCES["float32"]).ok
@@ -171,6 +183,7 @@ def test_a_non_finite_operand_falls_back_to_the_tap_loop_and_spreads_only_as_far
 WINOGRAD = CPU._replace(winograd_tile=4)  # opted in: the CPU's default tactics do not take it (`Tactics`)
 
 
+@pytest.mark.quick
 def test_thick_stride_1_3x3_and_1d_layers_take_it_when_asked_and_others_do_not():
     def takes(padded, kernel, strides=1, dilation=1, groups=1, tactics=WINOGRAD, dtype=jnp.float32):
         rank = len(kernel) - 2
@@ -201,6 +214,7 @@ def test_memory_stays_within_xla_s_at_a_large_batch():
     assert ours <= 1.25 * xla + 2 * WINOGRAD.chunk_bytes, (ours / MiB, xla / MiB)
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("tile", TILES)
 def test_an_output_whose_window_reads_only_zeros_is_exactly_zero_as_a_direct_sum_s(tile, rng):
     """A transform leaves its tile's round-off where the window is zero; a ReLU after it would see +-1e-9 for 0."""

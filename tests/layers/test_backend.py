@@ -8,7 +8,6 @@ import textwrap
 
 import pytest
 
-import keras_cnn_ref
 from keras_cnn_ref._registry import available
 from keras_cnn_ref.layers._backend import minor_version
 
@@ -23,8 +22,14 @@ def keras_version() -> str:
 def _python(script, tmp_path, **env):
     """`script` in a fresh interpreter, with KERAS_BACKEND unset unless given and Keras's config in `tmp_path`."""
     environment = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                          env={**environment, "KERAS_HOME": str(tmp_path), **env}, timeout=300, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        env={**environment, "KERAS_HOME": str(tmp_path), **env},
+        timeout=300,
+        cwd=tmp_path,
+    )
 
 
 def _error_line(result) -> str:
@@ -33,7 +38,9 @@ def _error_line(result) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("imports", ["from keras_cnn_ref import Conv2D", "import keras; from keras_cnn_ref import plugin"])
+@pytest.mark.parametrize(
+    "imports", ["from keras_cnn_ref import Conv2D", "import keras; from keras_cnn_ref import plugin"]
+)
 def test_an_explicit_other_backend_gets_one_line_naming_the_variable(imports, tmp_path):
     line = _error_line(_python(imports, tmp_path, KERAS_BACKEND="numpy"))
     assert "running on 'numpy'" in line and "KERAS_BACKEND is set to 'numpy'" in line and "KERAS_BACKEND=jax" in line
@@ -52,11 +59,13 @@ def test_imported_first_it_selects_jax_over_keras_json(tmp_path):
     assert result.stdout.strip() == "jax", result.stderr
 
 
+@pytest.mark.quick
 def test_with_no_backend_chosen_importing_selects_jax(tmp_path):
     result = _python("from keras_cnn_ref import Conv2D; import keras; print(keras.backend.backend())", tmp_path)
     assert result.stdout.strip() == "jax", result.stderr
 
 
+@pytest.mark.quick
 def test_importing_the_package_or_its_kernels_does_not_import_keras(tmp_path):
     script = """
         import sys
@@ -70,8 +79,9 @@ def test_importing_the_package_or_its_kernels_does_not_import_keras(tmp_path):
     assert result.stdout.strip() == "(1, 2, 2, 2) False", result.stderr
 
 
-@pytest.mark.parametrize("first", ["import keras_cnn_ref; import importlib.util; importlib.util.find_spec('keras')",
-                                   "import keras"])
+@pytest.mark.parametrize(
+    "first", ["import keras_cnn_ref; import importlib.util; importlib.util.find_spec('keras')", "import keras"]
+)
 def test_the_layers_are_registered_for_keras_files_whichever_is_imported_first(first, tmp_path):
     script = f"""
         {first}

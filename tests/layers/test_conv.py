@@ -11,10 +11,17 @@ import keras_cnn_ref.layers
 from keras_cnn_ref.compat.harness import check_layer
 from keras_cnn_ref.layers import Conv2D
 
+pytestmark = pytest.mark.quick
+
 
 def test_regularizers_add_the_same_losses_as_builtin(rng):
-    config = {"filters": 4, "kernel_size": 3, "kernel_regularizer": "l2", "bias_regularizer": "l1",
-              "activity_regularizer": keras.regularizers.L2(0.1)}
+    config = {
+        "filters": 4,
+        "kernel_size": 3,
+        "kernel_regularizer": "l2",
+        "bias_regularizer": "l1",
+        "activity_regularizer": keras.regularizers.L2(0.1),
+    }
     x = rng.standard_normal((2, 7, 7, 3)).astype("float32")
     ours, builtin = Conv2D(**config), keras.layers.Conv2D(**config)
     builtin.build(x.shape)
@@ -27,8 +34,12 @@ def test_regularizers_add_the_same_losses_as_builtin(rng):
 
 
 def test_seeded_initializers_give_builtin_weights():
-    config = {"filters": 4, "kernel_size": 3, "kernel_initializer": keras.initializers.HeNormal(seed=3),
-              "bias_initializer": keras.initializers.RandomUniform(seed=4)}
+    config = {
+        "filters": 4,
+        "kernel_size": 3,
+        "kernel_initializer": keras.initializers.HeNormal(seed=3),
+        "bias_initializer": keras.initializers.RandomUniform(seed=4),
+    }
     ours, builtin = Conv2D(**config), keras.layers.Conv2D(**config)
     ours.build((None, 8, 8, 2))
     builtin.build((None, 8, 8, 2))
@@ -40,8 +51,12 @@ def test_constraints_apply_after_a_training_step_as_builtin(rng):
     x, y = rng.standard_normal((8, 7, 7, 2)).astype("float32"), rng.standard_normal((8, 5, 5, 3)).astype("float32")
     weights = []
     for conv in (Conv2D, keras.layers.Conv2D):
-        model = keras.Sequential([keras.Input((7, 7, 2)), conv(3, 3, kernel_constraint="non_neg",
-                                  bias_constraint=keras.constraints.MaxNorm(0.01))])
+        model = keras.Sequential(
+            [
+                keras.Input((7, 7, 2)),
+                conv(3, 3, kernel_constraint="non_neg", bias_constraint=keras.constraints.MaxNorm(0.01)),
+            ]
+        )
         model.set_weights([np.full(w.shape, 0.05, "float32") for w in model.get_weights()])
         model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse", jit_compile=True)
         model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
@@ -60,14 +75,38 @@ def test_lora_can_be_enabled_after_build_and_serializes_like_builtin():
     assert ours.get_config() == builtin.get_config()
 
 
-@pytest.mark.parametrize("layer, config, shape", [
-    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 11, 3)),
-    ("Conv1D", {"filters": 6, "kernel_size": 4, "strides": 2, "padding": "same", "groups": 3,
-                "data_format": "channels_first"}, (2, 3, 10)),
-    ("Conv3D", {"filters": 4, "kernel_size": (3, 2, 2), "strides": (1, 2, 1), "padding": "same"}, (2, 5, 6, 4, 2)),
-    ("Conv3D", {"filters": 4, "kernel_size": 2, "dilation_rate": 2, "groups": 2, "data_format": "channels_first",
-                "activation": "relu"}, (1, 4, 5, 5, 6)),
-], ids=["1d-causal-dilated", "1d-groups-channels-first", "3d-same-strided", "3d-dilated-groups-channels-first"])
+@pytest.mark.parametrize(
+    "layer, config, shape",
+    [
+        ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 11, 3)),
+        (
+            "Conv1D",
+            {
+                "filters": 6,
+                "kernel_size": 4,
+                "strides": 2,
+                "padding": "same",
+                "groups": 3,
+                "data_format": "channels_first",
+            },
+            (2, 3, 10),
+        ),
+        ("Conv3D", {"filters": 4, "kernel_size": (3, 2, 2), "strides": (1, 2, 1), "padding": "same"}, (2, 5, 6, 4, 2)),
+        (
+            "Conv3D",
+            {
+                "filters": 4,
+                "kernel_size": 2,
+                "dilation_rate": 2,
+                "groups": 2,
+                "data_format": "channels_first",
+                "activation": "relu",
+            },
+            (1, 4, 5, 5, 6),
+        ),
+    ],
+    ids=["1d-causal-dilated", "1d-groups-channels-first", "3d-same-strided", "3d-dilated-groups-channels-first"],
+)
 def test_1d_and_3d_match_builtin_with_copied_weights(layer, config, shape, rng):
     x = rng.standard_normal(shape).astype("float32")
     results = check_layer(getattr(keras_cnn_ref.layers, layer), getattr(keras.layers, layer), config, x, 1e-5)

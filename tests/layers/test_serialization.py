@@ -11,6 +11,8 @@ from keras_cnn_ref import layers
 from keras_cnn_ref._registry import CONVOLUTIONS, available
 from keras_cnn_ref.layers._backend import minor_version
 
+pytestmark = pytest.mark.quick
+
 KNOWN = available(minor_version(keras.__version__))
 NAMES = [entry.class_name for entry in KNOWN.values()]
 

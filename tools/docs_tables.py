@@ -1,0 +1,205 @@
+"""The README's and docs' generated tables, rendered from the registry and from measured data.
+
+    python tools/docs_tables.py           # rewrite every generated region in place
+    python tools/docs_tables.py --check   # exit 1, naming each region that differs from its data
+
+A region is the text between `<!-- generated: NAME -->` and `<!-- end
+generated -->` in README.md or a page under docs/. `TABLES` maps each NAME
+to what renders it: the layer registry, or a JSON file a tool wrote
+(`keras-cnn-ref bench --json`, `tools/roundoff.py`, `tools/hard_edges.py`,
+`keras-cnn-ref train`'s results.json, `keras-cnn-ref check --json`). Prose
+cites these figures only through the tables, so a re-measured run changes
+them everywhere at once, and `tests/test_docs.py` fails while a table and
+its data disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+import json
+import pathlib
+import re
+import statistics
+import sys
+from collections.abc import Callable
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DATA = ROOT / "docs" / "data"
+REGION = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end generated -->)", re.S)
+
+
+def _json(path: pathlib.Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def layer_table() -> str:
+    """One row per kind of layer: its classes, its kernel, its runner flags, the first Keras that has it."""
+    from keras_cnn_ref._registry import LAYERS
+
+    rows = ["| layers | kernel | runner flags | from Keras |", "|---|---|---|---|"]
+    for kind, group in itertools.groupby(LAYERS.items(), key=lambda item: item[1].kind):
+        group = list(group)
+        kernel = f"{kind}_conv" if kind in ("depthwise", "separable") else kind
+        rows.append(
+            f"| {', '.join(f'`{entry.class_name}`' for _, entry in group)} | `{kernel}` | "
+            f"{', '.join(f'`--{key}`' for key, _ in group)} | {'.'.join(map(str, group[0][1].since))} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def benchmark(path: pathlib.Path) -> Callable[[], str]:
+    def render() -> str:
+        from keras_cnn_ref.benchmark.report import to_markdown
+
+        return to_markdown(_json(path))
+
+    return render
+
+
+def roundoff() -> str:
+    """Each algorithm's largest normwise error, forward / input gradient / kernel gradient, per rank and taps."""
+    from keras_cnn_ref.kernels import Algorithm
+
+    data = _json(DATA / "roundoff.json")
+    columns = sorted({(row["rank"], row["taps"]) for row in data["rows"]})
+    cells = {(row["algorithm"], row["rank"], row["taps"]): row for row in data["rows"]}
+    lines = [
+        f"Largest of {data['draws']} draws a cell (seed {data['seed']}; JAX {data['jax']}, {data['device']}), "
+        "output / input gradient / kernel gradient, in units of 1e-7:",
+        "",
+        "| float32 | " + " | ".join(f"{rank}-D, {'x'.join([str(taps)] * rank)} taps" for rank, taps in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    order = [algorithm.value for algorithm in Algorithm]  # the enumeration's order; a tile size after its name
+    for algorithm in sorted(
+        dict.fromkeys(row["algorithm"] for row in data["rows"]), key=lambda name: (order.index(name.split()[0]), name)
+    ):
+        row = [
+            (
+                " / ".join(f"{cell[part]['max'] / 1e-7:.1f}" for part in ("output", "input_grad", "kernel_grad"))
+                if (cell := cells.get((algorithm, *column)))
+                else "-"
+            )
+            for column in columns
+        ]
+        lines.append(f"| `{algorithm}` | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def hard_edges() -> str:
+    """Temporary memory and compile time of a forward and backward pass, ours against XLA's ops."""
+    data = _json(DATA / "hard_edges.json")
+    lines = [
+        f"Median of {data['rounds']} compiles (JAX {data['jax']}, {data['device']}):",
+        "",
+        "| fwd+bwd, float32, \"same\" | memory: ours | XLA's | compile: ours | XLA's |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {row['case']} | {row['ours_mib']:,.1f} MiB | {row['xla_mib']:,.1f} MiB | "
+        f"{row['ours_compile_s']:.2f} s | {row['xla_compile_s']:.2f} s |"
+        for row in data["rows"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def training() -> str:
+    """The full MNIST run: each side's last epoch, its median speed after the first, and the weight gaps."""
+    data = _json(DATA / "mnist_training.json")
+    config, history = data["config"], data["history"]
+    sides = list(history)
+    last = {side: history[side][-1] for side in sides}
+    speed = {side: statistics.median(row["samples_per_second"] for row in history[side][1:]) for side in sides}
+    lines = [
+        f"| after {config['epochs']} epochs (batch {config['batch_size']}, Adam {config['learning_rate']:g}; "
+        f"Keras {data['keras']}, JAX {data['jax']}) | " + " | ".join(sides) + " |",
+        "|---|" + "---:|" * len(sides),
+        "| test accuracy | " + " | ".join(f"{last[side]['test_accuracy']:.2%}" for side in sides) + " |",
+        "| training loss | " + " | ".join(f"{last[side]['loss']:.4f}" for side in sides) + " |",
+        "| samples/s, median of epochs 2 on (not the benchmark) | "
+        + " | ".join(f"{speed[side]:,.0f}" for side in sides)
+        + " |",
+    ]
+    gaps = data["weight_gap_after_epoch"]
+    lines += [
+        "",
+        "Weight gap after each epoch (the largest normwise relative difference between the two sides' "
+        "weights): " + ", ".join(f"{gap:.1e}" for gap in gaps) + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def distribution() -> str:
+    """Each model's collectives per device under DataParallel and ModelParallel, ours and built-in's."""
+    data = _json(DATA / "distribution.json")
+    found = {}
+    for row in data["results"]:
+        if row["compared"] == "moves built-in does not make":
+            model, parallelism, _ = row["case"].split("-")
+            found[model, parallelism] = ast.literal_eval(row["detail"].split(" | ", 1)[1])
+    lines = ["| model | DataParallel: ours | built-in | ModelParallel 2x4: ours | built-in |", "|---|---|---|---|---|"]
+    for model in dict.fromkeys(model for model, _ in found):
+        cells = [
+            _collectives(found[model, parallelism][side])
+            for parallelism in ("data", "model")
+            for side in ("tested", "builtin")
+        ]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _collectives(kinds: dict[str, str]) -> str:
+    return "; ".join(f"{kind}: {ops}" for kind, ops in kinds.items()) or "none"
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "layer-table": layer_table,
+    "benchmark": benchmark(ROOT / "docs" / "benchmark.json"),
+    "benchmark-gpu": benchmark(ROOT / "docs" / "benchmark_gpu.json"),
+    "roundoff": roundoff,
+    "hard-edges": hard_edges,
+    "training": training,
+    "distribution": distribution,
+}
+
+
+def documents() -> list[pathlib.Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def regenerated(text: str) -> str:
+    """`text` with every generated region rendered afresh; an unknown NAME raises a KeyError."""
+    return REGION.sub(lambda found: found.group(1) + TABLES[found.group(2)]() + found.group(4), text)
+
+
+def stale() -> list[str]:
+    """`path: NAME` for each region whose text differs from its rendering."""
+    differing = []
+    for path in documents():
+        text = path.read_text()
+        for found in REGION.finditer(text):
+            if TABLES[found.group(2)]() != found.group(3):
+                differing.append(f"{path.relative_to(ROOT)}: {found.group(2)}")
+    return differing
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a region is stale")
+    if parser.parse_args().check:
+        differing = stale()
+        print("\n".join(f"stale: {line} (run python tools/docs_tables.py)" for line in differing) or "all current")
+        return 1 if differing else 0
+    for path in documents():
+        text = path.read_text()
+        if (new := regenerated(text)) != text:
+            path.write_text(new)
+            print(f"rewrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

@@ -32,6 +32,12 @@ def test_every_code_block_names_its_language_and_every_skip_its_reason(path):
     assert all(re.fullmatch(r'next "[^"]{20,}"', skip) for skip in skips), skips
 
 
+def test_the_readme_is_a_front_page_and_the_docs_hold_the_rest():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b|\bcommit [0-9a-f]{7}", readme)  # no dated runs, no hashes
+
+
 def _block_after(marker: str) -> str:
     return re.search(rf"{re.escape(marker)}.*?```text\n(.*?)```", CONFORMANCE, re.S).group(1)
 

@@ -34,6 +34,8 @@ def command(*extra: str) -> list[str]:
         os.devnull,
         "--rootdir",
         str(keras_dir),
+        "--confcutdir",  # a virtual environment inside this project must not load this project's conftest.py
+        str(keras_dir),
         "-p",
         "no:cacheprovider",
         "-p",

@@ -42,12 +42,13 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The docs' blocks that run join the quick tier, but those that build an environment of their own;
-    without --full, only the quick tier is kept."""
+    """The docs' blocks that run join the quick tier, but those that build an environment of their own (which
+    are heavy); heavy tests go first; without --full, only the quick tier is kept."""
     for item in items:
         example = getattr(item, "example", None)
-        if example is not None and doc_blocks.is_quick(example):
-            item.add_marker(pytest.mark.quick)
+        if example is not None:
+            item.add_marker(pytest.mark.quick if doc_blocks.is_quick(example) else pytest.mark.heavy)
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: heavy ones first
     if config.getoption("--full"):
         return
     left_out = [item for item in items if item.get_closest_marker("quick") is None]

@@ -9,13 +9,22 @@ from keras_cnn_ref.compat.suite import quick, run_case, select
 
 OURS = Implementation()  # every layer keras_cnn_ref's
 QUICK = {(section.name, case["id"]) for section, case in quick()}
+
+
+def _marks(section, case) -> list:
+    """The quick tier's cases (`suite.quick()`), and the heavy ones: a whole model, or a job of 8 devices."""
+    return [
+        mark
+        for mark, on in (
+            (pytest.mark.quick, (section.name, case["id"]) in QUICK),
+            (pytest.mark.heavy, case.get("slow")),
+        )
+        if on
+    ]
+
+
 CASES = [
-    pytest.param(
-        section,
-        case,
-        id=f"{section.name}/{case['id']}",
-        marks=[pytest.mark.quick] if (section.name, case["id"]) in QUICK else [],
-    )
+    pytest.param(section, case, id=f"{section.name}/{case['id']}", marks=_marks(section, case))
     for section, case in select()
 ]
 

@@ -12,7 +12,9 @@ import re
 import jax
 import pytest
 
+from keras_cnn_ref._registry import LAYERS
 from keras_cnn_ref.cli import main
+from keras_cnn_ref.compat.harness import KNOWN
 from keras_cnn_ref.compat.suite import sections, select
 from keras_cnn_ref.models import keras
 from tests.doc_blocks import LANGUAGES, ROOT
@@ -43,10 +45,15 @@ def _block_after(marker: str) -> str:
 
 
 def test_the_case_counts_are_the_suites():
+    """Exactly, on a Keras that has every layer; an older one lacks only cases (adaptive pooling's, before 3.13)."""
     counts = {section.name: len(section.cases) for section in sections()}
-    assert f"runs the whole suite: {len(select())} cases in seven sections" in CONFORMANCE and len(counts) == 7
-    rows = dict(re.findall(r"^\| `(\w+)` \| (\d+) \|", CONFORMANCE, re.M))
-    assert {name: int(count) for name, count in rows.items()} == counts
+    stated = {name: int(count) for name, count in re.findall(r"^\| `(\w+)` \| (\d+) \|", CONFORMANCE, re.M)}
+    total = int(re.search(r"runs the whole suite: (\d+) cases in seven sections", CONFORMANCE).group(1))
+    assert set(stated) == set(counts) and len(counts) == 7 and total == sum(stated.values())
+    if set(KNOWN) == set(LAYERS):
+        assert counts == stated and len(select()) == total
+    else:
+        assert all(counts[name] <= stated[name] for name in counts)
 
 
 def test_the_documented_model_sample_and_figures_are_what_check_prints(tmp_path, capsys):

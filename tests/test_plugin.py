@@ -160,6 +160,7 @@ def _grads(op, x, kernel):
     return [np.asarray(grad) for grad in vjp(cotangent)]
 
 
+@pytest.mark.heavy
 def test_keras_own_conv_and_pooling_tests_pass_on_the_plugin_while_xla_refuses():
     """`tools/keras_own_tests.py`: Keras's layers/convolutional, layers/pooling and nn_test.py's conv and pool tests."""
     import subprocess

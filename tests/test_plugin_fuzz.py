@@ -221,12 +221,14 @@ def _agree(call: dict) -> str:
     return f"{call['op']}: both compute"
 
 
+@pytest.mark.heavy
 @FUZZ
 @given(calls())
 def test_the_plugin_agrees_with_built_in_keras(call):
     _fuzz(call)
 
 
+@pytest.mark.heavy
 @settings(FUZZ, max_examples=100)
 @given(calls(ops=("max_pool", "average_pool"), dtypes=("float32", "bfloat16"), specials=("nan", "inf")))
 def test_pooling_agrees_with_built_in_keras_on_nan_and_inf(call):
@@ -234,6 +236,7 @@ def test_pooling_agrees_with_built_in_keras_on_nan_and_inf(call):
     _fuzz(call)
 
 
+@pytest.mark.heavy
 @settings(FUZZ, max_examples=50)
 @given(calls(dtypes=("float64", "int64", "float32"), x64=True))
 def test_the_plugin_agrees_with_built_in_keras_in_64_bits(call):

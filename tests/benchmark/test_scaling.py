@@ -7,6 +7,7 @@ from keras_cnn_ref.benchmark.scaling import MODELS, scaling_throughput
 from keras_cnn_ref.datasets import SAMPLE_PATH
 
 
+@pytest.mark.heavy
 def test_each_model_has_its_four_rates_two_ratios_and_their_quotient():
     results = scaling_throughput(batch_size=128, samples=256, rounds=1, data=str(SAMPLE_PATH), download=False)
     assert [result["model"] for result in results] == list(MODELS)

@@ -15,8 +15,8 @@ import nox
 nox.options.default_venv_backend = "venv"
 
 OLDEST = {"keras": "3.12", "jax": "0.8"}  # the lower ends of pyproject.toml's ranges
-NEWEST = {"keras": "3.15", "jax": "0.10"}  # the upper ends
-NEWEST_PYTHON = "3.13"  # the newest CPython requires-python and every JAX in range take
+NEWEST = {"keras": "3.15", "jax": "0.12"}  # the upper ends
+NEWEST_PYTHON = "3.13"  # the newest CPython this machine and the newest JAX have
 EXTRAS = nox.project.load_toml("pyproject.toml")["project"]["optional-dependencies"]
 
 # Fails unless each package's installed version starts with the given one.

@@ -15,13 +15,17 @@ a "layers" case runs the implementation's Conv2D and MaxPooling2D.
 
 JAX fixes its device count when it starts, so each case runs in a fresh
 process (`distribution_worker`) with 8 CPU devices simulated by XLA
-(`--xla_force_host_platform_device_count=8`). The implementation's classes
-are passed by name, so they must be importable there.
+(`--xla_force_host_platform_device_count=8`). A "2-processes" case runs as
+one job of two processes with 4 devices each, as two hosts would: a
+coordinator on the loopback address, collectives over gloo, each process
+feeding its half of every batch; every process must pass. The
+implementation's classes are passed by name, so they must be importable
+there.
 """
 
 from __future__ import annotations
 
-from keras_cnn_ref._devices import run_on_devices
+from keras_cnn_ref._devices import run_on_devices, run_on_processes
 from keras_cnn_ref.compare import Comparison
 from keras_cnn_ref.compat.harness import Implementation
 from keras_cnn_ref.compat.suite import Section
@@ -40,6 +44,17 @@ CASES = [
     for model in MODELS
     for parallelism in PARALLELISMS
     for route in ("layers", "plugin")
+] + [
+    {
+        "id": f"documented-{parallelism}-{route}-2-processes",
+        "model": "documented",
+        "parallelism": parallelism,
+        "route": route,
+        "processes": 2,
+        "slow": True,
+    }
+    for parallelism in PARALLELISMS
+    for route in ("layers", "plugin")
 ]
 
 
@@ -51,10 +66,18 @@ def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
             "The distribution section runs each case in a fresh process, so the classes must be "
             f"importable by module. Received: {unimportable}"
         )
-    reply = run_on_devices(
-        "keras_cnn_ref.compat.distribution_worker", {"case": case, "classes": classes}, DEVICES, timeout_s=900
-    )
-    return {name: Comparison(**fields) for name, fields in reply.items()}
+    request, worker = {"case": case, "classes": classes}, "keras_cnn_ref.compat.distribution_worker"
+    processes = case.get("processes", 1)
+    if processes == 1:
+        replies = [run_on_devices(worker, request, DEVICES, timeout_s=900)]
+    else:
+        replies = run_on_processes(worker, request, processes, DEVICES // processes, timeout_s=900)
+    return {name: _every_process(name, replies) for name in replies[0]}
+
+
+def _every_process(name: str, replies: list[dict]) -> Comparison:
+    """Process 0's comparison `name`, or the first process's that failed it."""
+    return Comparison(**next((reply[name] for reply in replies if not reply[name]["ok"]), replies[0][name]))
 
 
 SECTION = Section("distribution", CASES, run)

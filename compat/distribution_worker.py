@@ -9,9 +9,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import os
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from keras_cnn_ref import plugin
 from keras_cnn_ref._devices import collectives, serve
@@ -20,6 +22,7 @@ from keras_cnn_ref.compat.harness import keras, load_class
 from keras_cnn_ref.datasets import SAMPLE_PATH, load_npz
 from keras_cnn_ref.models import MODELS
 
+DEVICES = 8
 TOLERANCE = 1e-4  # normwise, as model_level: a few float32 steps whose sums run in another order
 BATCH, STEPS, TEST_IMAGES = 64, 3, 128
 ALL_REDUCE_SLACK = 1.1
@@ -29,13 +32,13 @@ MOVES = ("all-gather", "all-to-all", "collective-permute", "reduce-scatter")
 
 def distribution(parallelism: str):
     """DataParallel over all 8 devices, or ModelParallel on a 2x4 mesh with conv kernels split on filters."""
-    devices = jax.devices()
+    devices = jax.devices()  # every process's: each feeds its own share of the batch (`local_share`), unsharded
     if parallelism == "data":
-        return keras.distribution.DataParallel(devices=devices)
+        return keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
     mesh = keras.distribution.DeviceMesh((2, len(devices) // 2), ["batch", "model"], devices)
     layout_map = keras.distribution.LayoutMap(mesh)
     layout_map[".*conv.*kernel"] = (None, None, None, "model")
-    return keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
+    return keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch", auto_shard_dataset=False)
 
 
 @dataclasses.dataclass
@@ -47,8 +50,13 @@ class Run:
 
 
 def train(build, classes: tuple, initial: list, data, distributed: bool, parallelism: str) -> Run:
-    """`STEPS` SGD steps of `fit` from `initial` weights, then the outputs on test images."""
+    """`STEPS` SGD steps of `fit` from `initial` weights, then the outputs on test images.
+
+    With several processes, each feeds its share of every batch (`local_share`), as every host of a job does,
+    and the weights are gathered from all of them before the outputs are computed on this process alone.
+    """
     (x, y), x_test = data
+    shares = jax.process_count() if distributed else 1
     keras.distribution.set_distribution(distribution(parallelism) if distributed else None)
     try:
         model = build(*classes)
@@ -56,13 +64,35 @@ def train(build, classes: tuple, initial: list, data, distributed: bool, paralle
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
         losses = []
         record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda _, logs: losses.append(float(logs["loss"])))
-        model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0, callbacks=[record])
-        run = Run(losses, model.get_weights(), model.predict(x_test, batch_size=BATCH, verbose=0))
-        if distributed:
-            run.step_hlo = compiled_train_step(model, x[:BATCH], y[:BATCH])
-        return run
+        x_local, y_local = local_share(x, shares), local_share(y, shares)
+        model.fit(x_local, y_local, batch_size=BATCH // shares, epochs=1, shuffle=False, verbose=0, callbacks=[record])
+        weights = (
+            model.get_weights()
+            if shares == 1
+            else [  # every process's shards, whole
+                np.asarray(multihost_utils.process_allgather(variable.value, tiled=True)) for variable in model.weights
+            ]
+        )
+        step_hlo = (
+            compiled_train_step(model, x_local[: BATCH // shares], y_local[: BATCH // shares]) if distributed else ""
+        )
     finally:
         keras.distribution.set_distribution(None)
+    local = build(*classes)  # the trained weights, on this process's first device
+    local.set_weights(weights)
+    return Run(losses, weights, local.predict(x_test, batch_size=BATCH, verbose=0), step_hlo)
+
+
+def local_share(array: np.ndarray, shares: int, batch: int = BATCH) -> np.ndarray:
+    """The rows this process feeds: its `1 / shares` of each batch, in order.
+
+    >>> local_share(np.arange(8), 2, batch=4)  # process 0: rows 0-1 of the first batch, 4-5 of the second
+    array([0, 1, 4, 5])
+    """
+    if shares == 1:
+        return array
+    batches = array.reshape(-1, shares, batch // shares, *array.shape[1:])  # (batches, shares, rows, ...)
+    return batches[:, jax.process_index()].reshape(-1, *array.shape[1:])
 
 
 def compiled_train_step(model, x, y) -> str:
@@ -144,4 +174,7 @@ def answer(request: dict) -> dict:
 
 
 if __name__ == "__main__":
-    serve(answer, devices=8)
+    processes = int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1"))
+    if processes > 1:  # one job of several processes, each with its share of the 8 devices (`run_on_processes`)
+        keras.distribution.initialize()
+    serve(answer, devices=DEVICES // processes)

@@ -206,11 +206,11 @@ def test_the_supported_range_is_one_in_pyproject_the_plugin_nox_and_the_readme()
     assert [(3, int(v[2:])) for v in minors if f"{v}.0" in ranges["keras"]] == list(plugin.SUPPORTED_KERAS)
     noxfile = (ROOT / "noxfile.py").read_text()
     ends = {end: ast.literal_eval(re.search(rf"{end} = (\{{.*?\}})", noxfile).group(1)) for end in ("OLDEST", "NEWEST")}
-    assert ends == {"OLDEST": {"keras": "3.12", "jax": "0.8"}, "NEWEST": {"keras": "3.15", "jax": "0.10"}}
+    assert ends == {"OLDEST": {"keras": "3.12", "jax": "0.8"}, "NEWEST": {"keras": "3.15", "jax": "0.12"}}
     assert "3.11.9" not in ranges["keras"] and "3.12.0" in ranges["keras"] and "3.15.9" in ranges["keras"]
-    assert "0.7.2" not in ranges["jax"] and "0.8.0" in ranges["jax"] and "0.10.9" in ranges["jax"]
-    assert "0.11.0" not in ranges["jax"] and "3.16.0" not in ranges["keras"]
-    assert "Keras 3.12 to 3.15 and JAX 0.8 to 0.10" in " ".join((ROOT / "docs" / "versions.md").read_text().split())
+    assert "0.7.2" not in ranges["jax"] and "0.8.0" in ranges["jax"] and "0.12.0.1" in ranges["jax"]
+    assert "0.13.0" not in ranges["jax"] and "3.16.0" not in ranges["keras"]
+    assert "Keras 3.12 to 3.15 and JAX 0.8 to 0.12" in " ".join((ROOT / "docs" / "versions.md").read_text().split())
 
 
 def test_version_is_the_one_in_pyproject():

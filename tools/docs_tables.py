@@ -137,16 +137,20 @@ def distribution() -> str:
     found = {}
     for row in data["results"]:
         if row["compared"] == "moves built-in does not make":
-            model, parallelism, _ = row["case"].split("-")
-            found[model, parallelism] = ast.literal_eval(row["detail"].split(" | ", 1)[1])
-    lines = ["| model | DataParallel: ours | built-in | ModelParallel 2x4: ours | built-in |", "|---|---|---|---|---|"]
-    for model in dict.fromkeys(model for model, _ in found):
+            model, parallelism, _, *processes = row["case"].split("-")  # "documented-data-layers[-2-processes]"
+            job = f"{model}, {processes[0]} processes of 4 devices" if processes else f"{model}, 8 devices"
+            found[job, parallelism] = ast.literal_eval(row["detail"].split(" | ", 1)[1])
+    lines = [
+        "| model, job | DataParallel: ours | built-in | ModelParallel 2x4: ours | built-in |",
+        "|---|---|---|---|---|",
+    ]
+    for job in dict.fromkeys(job for job, _ in found):
         cells = [
-            _collectives(found[model, parallelism][side])
+            _collectives(found[job, parallelism][side])
             for parallelism in ("data", "model")
             for side in ("tested", "builtin")
         ]
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        lines.append(f"| {job} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -201,7 +201,9 @@ def test_a_renamed_drop_in_is_told_why_weight_files_fail_and_what_to_do():
 
 def test_the_distribution_section_refuses_classes_its_fresh_process_cannot_import():
     local = type("LocalConv2D", (Conv2D,), {"__module__": "__main__"})
-    [(section, case)] = select("distribution/documented-data-layers")
+    [(section, case)] = [
+        pair for pair in select("distribution/documented-data-layers") if pair[1]["id"] == "documented-data-layers"
+    ]
     message = r"must be importable by module. Received: \{'conv2d': '__main__:LocalConv2D'\}"
     with pytest.raises(ValueError, match=message):
         section.run(case, Implementation(conv2d=local))

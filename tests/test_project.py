@@ -175,9 +175,9 @@ def _readme_command(name):
 
 def test_ci_runs_the_readme_test_command_then_the_full_tier_the_stacks_the_docs_and_the_linter():
     ci_commands = [
-        line.strip()
+        line.strip().replace("step ", "")
         for line in (ROOT / ".ci" / "run").read_text().splitlines()
-        if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))
+        if line.strip() and not line.lstrip().startswith(("#", "set ", "cd ", "step()", "echo "))
     ]
     assert ci_commands == [
         _readme_command("test-command"),

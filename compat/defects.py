@@ -15,8 +15,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from keras_cnn_ref import kernels, layers
-from keras_cnn_ref.kernels._geometry import spatial_axes, tap_window, window_offsets, window_pads
-from keras_cnn_ref.kernels._pool import pool_geometry
+from keras_cnn_ref.kernels.geometry import pool_geometry, spatial_axes, tap_window, window_offsets, window_pads
 from keras_cnn_ref.layers import (
     AveragePooling2D,
     Conv1D,

@@ -56,7 +56,7 @@ class DilationIgnoredConv2D(Conv2D):
 
 class AverageNotMaxPooling2D(MaxPooling2D):
     def call(self, inputs):
-        window, strides, pads = kernels._pool.pool_geometry(
+        window, strides, pads = kernels.geometry.pool_geometry(
             inputs, self.pool_size, self.strides, self.padding, self.data_format
         )
         return kernels.pool(inputs, jnp.zeros((), inputs.dtype), jnp.add, window, strides, pads) / math.prod(window)

@@ -63,6 +63,7 @@ def _check(args: argparse.Namespace) -> int:
     import jax
 
     import keras_cnn_ref
+    from keras_cnn_ref import kernels
     from keras_cnn_ref.compat import report, suite
     from keras_cnn_ref.compat.harness import Implementation, keras, load_class
 
@@ -79,6 +80,7 @@ def _check(args: argparse.Namespace) -> int:
     except (ValueError, ImportError) as error:
         raise UsageError(str(error)) from None
     versions = {
+        "plan": kernels.get_policy().value,
         "keras_cnn_ref": keras_cnn_ref.__version__,
         "keras": keras.__version__,
         "jax": jax.__version__,
@@ -89,7 +91,7 @@ def _check(args: argparse.Namespace) -> int:
     print(report.format_table(results))
     if failures := report.failures_text(results):
         print(failures)
-    print(report.summary_line(results))
+    print(report.summary_line(results, versions["plan"]))
     if args.json:
         report.write_json(args.json, report.to_json(results, impl.describe(), versions))
     if args.junit:
@@ -155,6 +157,7 @@ def _add_bench(commands) -> None:
     bench.add_argument("--markdown", metavar="PATH", help="write the tables as markdown")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG chart of the per-layer speedups")
     bench.add_argument("--data", metavar="PATH", help="an mnist.npz file for the training figures")
+    _add_plan(bench)
     bench.set_defaults(run=_bench)
 
 
@@ -181,7 +184,29 @@ def _add_train(commands) -> None:
         metavar="DIR",
         help="where results.json, learning_curves.png and the .keras models go",
     )
+    _add_plan(train)
     train.set_defaults(run=_train)
+
+
+def _add_plan(command: argparse.ArgumentParser) -> None:
+    from keras_cnn_ref.kernels import Algorithm, Policy
+
+    command.add_argument(
+        "--plan",
+        choices=[member.value for member in (*Policy, *Algorithm)],
+        default=None,
+        help="the policy keras_cnn_ref's kernels run under: exact (the default; $KERAS_CNN_REF_POLICY sets "
+        "another), fast (minimal filtering where its measured bound holds), or one algorithm by name",
+    )
+
+
+def _use_plan(args: argparse.Namespace) -> None:
+    """Sets `--plan` for this process and the processes it starts (the runner's workers)."""
+    if getattr(args, "plan", None):
+        from keras_cnn_ref import kernels
+
+        os.environ["KERAS_CNN_REF_POLICY"] = args.plan
+        kernels.set_policy(args.plan)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -211,6 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     for key, entry in LAYERS.items():
         check.add_argument(f"--{key}", metavar="MODULE:CLASS", help=f"the {entry.class_name} to check (default: ours)")
     check.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    _add_plan(check)
     check.set_defaults(run=_check)
     _add_train(commands)
     _add_bench(commands)
@@ -230,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:  # MODULE:CLASS specs resolve from the current folder first, as `python -m` does
         sys.path.insert(0, os.getcwd())
     try:
+        _use_plan(args)
         return args.run(args)
     except UsageError as error:
         print(f"keras-cnn-ref {args.command}: {error}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """The `keras-cnn-ref` command, run the way a user runs it."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -8,6 +9,7 @@ import textwrap
 
 import pytest
 
+from keras_cnn_ref import kernels
 from keras_cnn_ref.cli import main
 
 COMMANDS = {
@@ -22,7 +24,7 @@ def test_check_reports_the_documented_model_and_exits_zero(name, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("tested: keras_cnn_ref 0.1.0's layers and plugin | builtin: Keras 3.")
+    assert lines[0].startswith("tested: keras_cnn_ref 0.1.0's layers and plugin (plan: exact) | builtin: Keras 3.")
     assert "== documented_model" in lines
     for figure in (
         "tested=40 | builtin=40 | documented=40",
@@ -101,3 +103,40 @@ def test_train_refuses_bad_arguments_with_status_2(arguments, message, capsys, t
     error = capsys.readouterr().err
     assert status == 2 and message in error and error.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.quick
+def test_the_plan_runs_the_check_under_a_policy_and_is_recorded(tmp_path, capsys):
+    try:
+        assert (
+            main(["check", "--select", "documented_model/conv2d", "--plan", "fast", "--json", str(tmp_path / "r.json")])
+            == 0
+        )
+        assert "(plan: fast)" in capsys.readouterr().out.splitlines()[0]
+        assert json.loads((tmp_path / "r.json").read_text())["summary"]["versions"]["plan"] == "fast"
+        assert os.environ["KERAS_CNN_REF_POLICY"] == "fast"  # for the runner's worker processes too
+    finally:
+        os.environ.pop("KERAS_CNN_REF_POLICY", None)
+        kernels.set_policy("exact")
+
+
+@pytest.mark.quick
+def test_a_plan_that_is_not_one_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "--plan", "quickest"])
+    assert exit_info.value.code == 2
+    assert "argument --plan: invalid choice: 'quickest'" in capsys.readouterr().err
+
+
+def test_under_another_plan_the_summary_names_the_cases_that_deviate():
+    from keras_cnn_ref.compare import Comparison
+    from keras_cnn_ref.compat.report import Result, summary_line
+
+    results = [
+        Result("layer_grid", "conv2d-a", "output", Comparison(False)),
+        Result("model_level", "b", "x", Comparison(True)),
+    ]
+    assert summary_line(results) == "1 passed, 1 failed"
+    assert summary_line(results, "fast") == (
+        "1 passed, 1 failed; under the fast plan these cases deviate from built-in: layer_grid/conv2d-a"
+    )

@@ -30,7 +30,7 @@ from keras_cnn_ref import kernels
 from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS
 from keras_cnn_ref.benchmark.cases import LAYER_CASES
 from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
-from keras_cnn_ref.kernels._geometry import ntuple
+from keras_cnn_ref.kernels.geometry import ntuple
 
 
 def base_kernels(revision: str, folder: str):

@@ -6,7 +6,7 @@
 A region is the text between `<!-- generated: NAME -->` and `<!-- end
 generated -->` in README.md or a page under docs/. `TABLES` maps each NAME
 to what renders it: the layer registry, or a JSON file a tool wrote
-(`keras-cnn-ref bench --json`, `tools/roundoff.py`, `tools/hard_edges.py`,
+(`keras-cnn-ref bench --json`, `tools/roundoff.py`, `tools/minimal_filtering_bounds.py`, `tools/hard_edges.py`,
 `keras-cnn-ref train`'s results.json, `keras-cnn-ref check --json`). Prose
 cites these figures only through the tables, so a re-measured run changes
 them everywhere at once, and `tests/test_docs.py` fails while a table and
@@ -88,6 +88,36 @@ def roundoff() -> str:
     return "\n".join(lines) + "\n"
 
 
+def mf_bounds() -> str:
+    """Minimal filtering's largest error against built-in, as a fraction of the suite's tolerance, per channels."""
+    from keras_cnn_ref.compare import TOLERANCES
+    from keras_cnn_ref.kernels import bounds
+
+    data = _json(ROOT / "keras_cnn_ref" / "kernels" / "minimal_filtering_bounds.json")
+    channels = sorted({row["channels"] for row in data["rows"]})
+    cells = {
+        (row["rank"], row["taps"], row["dtype"], row["tile"], row["channels"]): max(
+            row[part] for part in ("output", "input_grad", "kernel_grad")
+        )
+        for row in data["rows"]
+    }
+    lines = [
+        f"Largest of the output and both gradients over two draws (seed {data['seed']}; JAX {data['jax']}, "
+        f"{data['device']}), as a fraction of the tolerance; in bold where `fast` may take the tile:",
+        "",
+        "| shape, dtype, tile | " + " | ".join(f"{c} channels" for c in channels) + " |",
+        "|---|" + "---|" * len(channels),
+    ]
+    for rank, taps, dtype, tile in sorted(dict.fromkeys(key[:4] for key in cells)):
+        row = []
+        for c in channels:
+            share = cells[(rank, taps, dtype, tile, c)] / TOLERANCES[dtype]
+            row.append(f"**{share:.2f}**" if share <= bounds.BUDGET[dtype] else f"{share:.2f}")
+        shape = "x".join([str(taps)] * rank)
+        lines.append(f"| {rank}-D {shape}, {dtype}, F({tile}, {taps}) | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def hard_edges() -> str:
     """Temporary memory and compile time of a forward and backward pass, ours against XLA's ops."""
     data = _json(DATA / "hard_edges.json")
@@ -163,6 +193,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "benchmark": benchmark(ROOT / "docs" / "benchmark.json"),
     "benchmark-gpu": benchmark(ROOT / "docs" / "benchmark_gpu.json"),
     "roundoff": roundoff,
+    "mf-bounds": mf_bounds,
     "hard-edges": hard_edges,
     "training": training,
     "distribution": distribution,

@@ -31,18 +31,19 @@ from keras_cnn_ref.kernels import CPU, Algorithm, Plan, conv  # noqa: E402
 from tests import reference  # noqa: E402
 
 GRID = [(1, 3), (1, 5), (2, 3), (3, 3)]  # (rank, taps)
-# Each row of the table: a name, and the tactics that name its algorithm.
+# Each row of the table: a name, and the plan that names its algorithm (and minimal filtering's tile).
 PLANS = {
-    "im2col": CPU._replace(algorithm=Algorithm.IM2COL),
-    "banded_rows": CPU._replace(algorithm=Algorithm.BANDED_ROWS),
-    "tap_loop": CPU._replace(algorithm=Algorithm.TAP_LOOP),
-    "channelwise": CPU._replace(algorithm=Algorithm.CHANNELWISE),
-    "minimal_filtering F(2, r)": CPU._replace(
-        algorithm=Algorithm.MINIMAL_FILTERING, winograd_tile=2, winograd_min_channels=1
-    ),
-    "minimal_filtering F(4, r)": CPU._replace(
-        algorithm=Algorithm.MINIMAL_FILTERING, winograd_tile=4, winograd_min_channels=1
-    ),
+    **{
+        algorithm.value: Plan(policy=algorithm)
+        for algorithm in Algorithm
+        if algorithm is not Algorithm.MINIMAL_FILTERING
+    },
+    **{
+        f"minimal_filtering F({tile}, r)": Plan(
+            *(CPU._replace(winograd_tile=tile, winograd_min_channels=1),) * 2, policy=Algorithm.MINIMAL_FILTERING
+        )
+        for tile in (2, 4)
+    },
 }
 PARTS = ("output", "input_grad", "kernel_grad")
 
@@ -69,10 +70,9 @@ def depthwise(case: dict) -> dict:
     return {**case, "x": x, "kernel": kernel, "groups": x.shape[-1]}
 
 
-def errors(case: dict, tactics) -> list[float]:
+def errors(case: dict, plan: Plan) -> list[float]:
     """The normwise errors of the output, the input gradient and the kernel gradient."""
     x, kernel = case["x"].astype(np.float32), case["kernel"].astype(np.float32)
-    plan = Plan(tactics, tactics)
     args = {"padding": case["padding"], "groups": case["groups"]}
     out, vjp = jax.vjp(lambda a, b: conv(a, b, dilation_rate=case["dilation"], plan=plan, **args), x, kernel)
     cotangent = np.cos(np.arange(out.size)).reshape(out.shape).astype(np.float32)
@@ -90,10 +90,10 @@ def measure(draws: int, seed: int) -> list[dict]:
     for rank, taps in GRID:
         rng = np.random.default_rng(seed)
         cases = [draw(rng, rank, taps) for _ in range(draws)]
-        for name, tactics in PLANS.items():
-            chosen = [depthwise(case) for case in cases] if tactics.algorithm is Algorithm.CHANNELWISE else cases
+        for name, plan in PLANS.items():
+            chosen = [depthwise(case) for case in cases] if plan.policy is Algorithm.CHANNELWISE else cases
             try:
-                table = np.array([errors(case, tactics) for case in chosen])  # (draws, 3)
+                table = np.array([errors(case, plan) for case in chosen])  # (draws, 3)
             except ValueError:  # the algorithm cannot compute this rank or these taps
                 continue
             rows.append(

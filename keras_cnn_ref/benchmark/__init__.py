@@ -104,6 +104,7 @@ def environment() -> dict:
     import jax
 
     import keras_cnn_ref
+    from keras_cnn_ref.kernels import get_policy
     from keras_cnn_ref.models import keras
 
     try:
@@ -120,6 +121,7 @@ def environment() -> dict:
         "keras": keras.__version__,
         "jax": jax.__version__,
         "keras_cnn_ref": keras_cnn_ref.__version__,
+        "plan": get_policy().value,
         "torch": torch_version,
     }
 

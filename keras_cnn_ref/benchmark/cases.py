@@ -13,9 +13,9 @@ import math
 import jax.numpy as jnp
 
 from keras_cnn_ref._registry import CONVOLUTIONS, LAYERS
-from keras_cnn_ref.kernels import CPU, Tactics
-from keras_cnn_ref.kernels._geometry import ConvGeometry, ntuple
-from keras_cnn_ref.kernels._winograd import Winograd, uses_winograd
+from keras_cnn_ref.kernels import CPU, Algorithm, Policy, choose, get_policy
+from keras_cnn_ref.kernels.algorithms.minimal_filtering import Winograd
+from keras_cnn_ref.kernels.geometry import ConvGeometry, ntuple
 
 MNIST_BATCH = 128
 VISION_BATCH = 32
@@ -55,6 +55,17 @@ LAYER_CASES = [
      "args": {"pool_size": 2}},
     {"id": "avgpool3x3s2same-56x56x64", "layer": "avgpool2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": False,
      "args": {"pool_size": 3, "strides": 2, "padding": "same"}},
+    # Few filters: the heads of generators and segmentation nets, 1 to 16 outputs.
+    {"id": "head7x7-28x28x128-1", "layer": "conv2d", "shape": (VISION_BATCH, 28, 28, 128), "quick": True,
+     "args": {"filters": 1, "kernel_size": 7, "padding": "same"}},
+    {"id": "head7x7-28x28x128-4", "layer": "conv2d", "shape": (VISION_BATCH, 28, 28, 128), "quick": False,
+     "args": {"filters": 4, "kernel_size": 7, "padding": "same"}},
+    {"id": "head5x5-28x28x128-1", "layer": "conv2d", "shape": (VISION_BATCH, 28, 28, 128), "quick": False,
+     "args": {"filters": 1, "kernel_size": 5, "padding": "same"}},
+    {"id": "head3x3-28x28x128-1", "layer": "conv2d", "shape": (VISION_BATCH, 28, 28, 128), "quick": False,
+     "args": {"filters": 1, "kernel_size": 3, "padding": "same"}},
+    {"id": "head3x3-56x56x64-16", "layer": "conv2d", "shape": (VISION_BATCH, 56, 56, 64), "quick": False,
+     "args": {"filters": 16, "kernel_size": 3, "padding": "same"}},
     # Sequences (1-D) and volumes (3-D).
     {"id": "1d-k3-1024x64", "layer": "conv1d", "shape": (VISION_BATCH, 1024, 64), "quick": True,
      "args": {"filters": 64, "kernel_size": 3, "padding": "same"}},
@@ -129,13 +140,14 @@ def conv_flops(case: dict, out_shape: tuple[int, ...]) -> int:
     return 2 * batch * math.prod(out_spatial) * taps * in_channels // args.get("groups", 1) * args["filters"]
 
 
-def executed_share(case: dict, out_shape: tuple[int, ...], tactics: Tactics = CPU) -> float:
-    """The share of `conv_flops` that a CPU with `tactics` runs as products: below 1 under minimal filtering.
+def executed_share(case: dict, out_shape: tuple[int, ...], policy: Policy | None = None) -> float:
+    """The share of `conv_flops` that a CPU runs as products under `policy` (by default the current one):
+    below 1 where the chooser takes minimal filtering.
 
     >>> case = {"layer": "conv2d", "shape": (32, 56, 56, 64), "args": {"filters": 64, "kernel_size": 3,
     ...                                                                 "padding": "same"}}
-    >>> executed_share(case, (32, 56, 56, 64)), executed_share(case, (32, 56, 56, 64), CPU._replace(winograd_tile=4))
-    (1.0, 0.25)
+    >>> executed_share(case, (32, 56, 56, 64), Policy.EXACT)
+    1.0
     """
     args, rank = case["args"], len(case["shape"]) - 2
     window, strides, dilation = (
@@ -149,8 +161,9 @@ def executed_share(case: dict, out_shape: tuple[int, ...], tactics: Tactics = CP
     padded = (out_shape[0], *(o + (k - 1) * d for o, k, d in zip(out_spatial, window, dilation)), in_channels)
     kernel_shape = (*window, in_channels // args.get("groups", 1), args["filters"])
     geometry = ConvGeometry(window, strides, dilation, args.get("groups", 1), out_spatial)
-    if not uses_winograd(padded, kernel_shape, geometry, tactics, jnp.dtype(jnp.float32)):
+    choice = choose(padded, kernel_shape, geometry, CPU, jnp.dtype(jnp.float32), policy or get_policy())
+    if choice.algorithm is not Algorithm.MINIMAL_FILTERING:
         return 1.0
-    plan = Winograd(padded, kernel_shape, geometry, tactics)
+    plan = Winograd(padded, kernel_shape, geometry, choice.tactics)
     products = plan.output_matrix.shape[1] * math.prod(t * d for t, d in zip(plan.tiles, dilation))
     return products / (math.prod(out_spatial) * math.prod(window))

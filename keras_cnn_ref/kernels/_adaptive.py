@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._geometry import is_static, normalize_data_format, ntuple, spatial_axes, spatial_rank
 from ._pool import average_pool, max_pool
+from .geometry import is_static, normalize_data_format, ntuple, spatial_axes, spatial_rank
 
 
 def adaptive_max_pool(

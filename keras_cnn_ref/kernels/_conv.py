@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from ._correlate import correlate, transposed_correlate
-from ._geometry import (
+from .geometry import (
     ConvGeometry,
     Pads,
     channel_axis,
@@ -32,7 +32,7 @@ from ._geometry import (
     transposed_size,
     window_pads,
 )
-from ._plan import Plan, per_shard
+from .plan import Plan, per_shard
 
 
 def conv(
@@ -176,6 +176,7 @@ def _conv(
     transposed: bool = False,
 ) -> jax.Array:
     """`correlate` (or, `transposed`, `transposed_correlate` and the bias after) in `data_format`, per shard."""
+    plan = plan.resolved()  # the current policy is part of this jit's cache key (`plan.get_policy`)
     if data_format == "channels_first":
         x = jnp.moveaxis(x, 1, -1)  # (N, *S, C)
     # Keras casts x to the kernel's dtype. The sums over taps, forward and

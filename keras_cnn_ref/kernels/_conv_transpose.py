@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from ._conv import _conv
-from ._geometry import (
+from .geometry import (
     ConvGeometry,
     channel_axis,
     dilated_extent,
@@ -28,7 +28,7 @@ from ._geometry import (
     transpose_pads,
     transposed_size,
 )
-from ._plan import Plan
+from .plan import Plan
 
 
 def conv_transpose(

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from ._conv import conv
-from ._geometry import channel_axis, normalize_data_format
-from ._plan import Plan
+from .geometry import channel_axis, normalize_data_format
+from .plan import Plan
 
 
 def depthwise_conv(

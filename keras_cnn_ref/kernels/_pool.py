@@ -11,20 +11,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._geometry import (
-    Pads,
-    is_static,
-    lowest,
-    normalize_data_format,
-    normalize_padding,
-    ntuple,
-    output_size,
-    spatial_axes,
-    spatial_rank,
-    trim_window,
-    window_pads,
-)
 from ._taps import TapBlocks, fold_taps, window_taps
+from .geometry import Pads, is_static, lowest, output_size, pool_geometry
 
 # Windows of more taps than this are folded a block of taps at a time, in a
 # loop (`_taps.py`): unrolled, a 4x4 max pool's forward and backward pass
@@ -35,8 +23,6 @@ MAX_UNROLLED_TAPS = 16
 # a 3x3 stride-1 pool's forward and backward pass ran 3.4x faster that way,
 # a 3x3 stride-2 one 2.1x slower (docs/performance.md).
 MAX_OVERLAP = 4
-
-Geometry = tuple[tuple[int, ...], tuple[int, ...], Pads]
 
 
 def pool(
@@ -79,29 +65,6 @@ def pool(
 
 def _pad(x: jax.Array, fill, pads: Pads) -> jax.Array:
     return lax.pad(x, jnp.asarray(fill, x.dtype), [(*p, 0) for p in pads])
-
-
-def pool_geometry(
-    x: jax.Array, pool_size: int | Sequence[int], strides: int | Sequence[int] | None, padding: str, data_format: str
-) -> Geometry:
-    """Validated window, strides and pads of a pooling, over every axis of `x`.
-
-    A window that reaches far into the padding is trimmed (`trim_window`)
-    where the sizes are known. A valid window larger than the input leaves
-    no output position: the output is then empty, as XLA's is.
-    """
-    rank = spatial_rank(x)
-    pool_size = ntuple(pool_size, rank, "pool_size")
-    strides = pool_size if strides is None else ntuple(strides, rank, "strides")
-    padding = normalize_padding(padding)
-    axes = spatial_axes(x.ndim, normalize_data_format(data_format))
-    window, full_strides, pads = [1] * x.ndim, [1] * x.ndim, [(0, 0)] * x.ndim
-    for axis, size, stride in zip(axes, pool_size, strides):
-        pads[axis] = window_pads(x.shape[axis], size, stride, padding)
-        window[axis], full_strides[axis] = size, stride
-        if is_static(x.shape):
-            window[axis], full_strides[axis], pads[axis] = trim_window(x.shape[axis], size, stride, pads[axis])
-    return tuple(window), tuple(full_strides), tuple(pads)
 
 
 def max_pool(

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._geometry import Pads, dilated_extent, tap_window, window_offsets
+from .geometry import Pads, dilated_extent, tap_window, window_offsets
 
 
 def window_taps(

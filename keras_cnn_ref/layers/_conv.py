@@ -1,7 +1,7 @@
 """`Conv1D`, `Conv2D` and `Conv3D`: Keras's own layer classes, with this project's convolution kernel."""
 
 from keras_cnn_ref import kernels
-from keras_cnn_ref.kernels._geometry import dilated_extent
+from keras_cnn_ref.kernels.geometry import dilated_extent
 from keras_cnn_ref.layers._backend import import_keras_on_jax, kernel_plan
 from keras_cnn_ref.layers._shapes import check_output_positions
 

@@ -1,7 +1,7 @@
 """Max and average pooling layers in 1-3 dimensions: Keras's own classes, with this project's kernels."""
 
 from keras_cnn_ref import kernels
-from keras_cnn_ref.kernels._geometry import normalize_padding, ntuple
+from keras_cnn_ref.kernels.geometry import normalize_padding, ntuple
 from keras_cnn_ref.layers._backend import import_keras_on_jax
 from keras_cnn_ref.layers._shapes import check_output_positions
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from keras_cnn_ref.kernels._geometry import output_size, window_pads
+from keras_cnn_ref.kernels.geometry import output_size, window_pads
 
 
 def check_output_positions(

@@ -14,7 +14,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from keras_cnn_ref._devices import collectives, serve
-from keras_cnn_ref.kernels import CPU, Plan, conv, conv_transpose
+from keras_cnn_ref.kernels import CPU, Algorithm, Plan, conv, conv_transpose
 
 DEVICES = 8
 # x shape, kernel shape, conv arguments, tactics: each case's shape takes another path of the kernel.
@@ -33,9 +33,9 @@ CASES = {
         (64, 14, 14, 16),
         (3, 3, 16, 16),
         {"padding": "same"},
-        CPU._replace(chunk_bytes=2 * 36 * 16 * (16 + 16) * 4, winograd_tile=4),
+        CPU._replace(chunk_bytes=2 * 36 * 16 * (16 + 16) * 4),
     ),  # two images a step
-    "winograd-1d-dilated": ((64, 50, 16), (5, 16, 16), {"dilation_rate": 2}, CPU._replace(winograd_tile=4)),
+    "winograd-1d-dilated": ((64, 50, 16), (5, 16, 16), {"dilation_rate": 2}, CPU),
     "transposed": ((64, 7, 7, 8), (3, 3, 4, 8), {"strides": 2, "padding": "same"}, CPU),  # kernel (*K, F, C)
     "transposed-im2col": ((16, 14, 14, 32), (3, 3, 16, 32), {"strides": 2, "output_padding": 1}, CPU),
 }
@@ -53,7 +53,8 @@ def measure(request: dict) -> dict:
         jnp.asarray(rng.standard_normal(shape), jnp.float32)
         for shape in (x_shape, kernel_shape, kernel_shape[-2:-1] if transposed else kernel_shape[-1:])
     )
-    plan = Plan(cpu=tactics, accelerator=tactics)
+    policy = Algorithm.MINIMAL_FILTERING if request["case"].startswith("winograd") else None
+    plan = Plan(cpu=tactics, accelerator=tactics, policy=policy)
     if sharded_plan:
         plan = plan._replace(mesh=mesh, batch_axes=("batch",), filter_axes=("model",) if split_filters else ())
 
@@ -62,7 +63,7 @@ def measure(request: dict) -> dict:
         return jnp.sum(jnp.sin(out)), out
 
     step = jax.jit(jax.value_and_grad(loss, (0, 1, 2), has_aux=True), static_argnums=3)
-    expected = step(x, kernel, bias, Plan(cpu=tactics, accelerator=tactics))
+    expected = step(x, kernel, bias, Plan(cpu=tactics, accelerator=tactics, policy=policy))
     filters = "model" if split_filters else None
     placed = (
         jax.device_put(x, NamedSharding(mesh, P("batch"))),

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.compare import TOLERANCES, compare
-from keras_cnn_ref.kernels import CPU, Algorithm, Plan, _correlate, conv
-from keras_cnn_ref.kernels._choice import choose
-from keras_cnn_ref.kernels._geometry import ConvGeometry
+from keras_cnn_ref.kernels import CPU, Algorithm, Plan, Policy, algorithms_run, choose, conv
+from keras_cnn_ref.kernels.geometry import ConvGeometry
 from tests import reference
 
 pytestmark = pytest.mark.quick
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.quick
 
 def named(algorithm: Algorithm, **tactics) -> Plan:
     """A plan that runs `algorithm` on every platform."""
-    return Plan(*(CPU._replace(algorithm=algorithm, **tactics),) * 2)
+    return Plan(*(CPU._replace(**tactics),) * 2, policy=algorithm)
 
 
 # One convolution each algorithm can compute, with arguments that reach its less common paths:
@@ -26,6 +25,7 @@ CASES = {
     Algorithm.BANDED_ROWS: ((2, 10, 9, 2), (3, 3, 2, 3), {"strides": (2, 1), "padding": "same"}, {}),
     Algorithm.TAP_LOOP: ((2, 11, 9, 3), (3, 2, 3, 4), {"dilation_rate": 2}, {}),
     Algorithm.CHANNELWISE: ((2, 9, 9, 4), (3, 3, 1, 8), {"groups": 4, "strides": 2}, {}),
+    Algorithm.KN2ROW: ((2, 11, 10, 8), (3, 2, 8, 2), {"strides": 2, "dilation_rate": (1, 2), "padding": "same"}, {}),
     Algorithm.MINIMAL_FILTERING: (
         (2, 10, 10, 4),
         (3, 3, 4, 5),
@@ -35,34 +35,28 @@ CASES = {
 }
 
 
-# The class in `_correlate` that runs each algorithm, and the fallback a guarded one traces beside it.
+# What runs for each algorithm: itself, and the fallback a guarded one traces beside it.
 RUNS = {
-    Algorithm.IM2COL: {"Im2col"},
-    Algorithm.BANDED_ROWS: {"BandedRows", "_TapLoop"},
-    Algorithm.TAP_LOOP: {"_TapLoop"},
-    Algorithm.CHANNELWISE: {"Channelwise"},
-    Algorithm.MINIMAL_FILTERING: {"Winograd", "_TapLoop"},
+    Algorithm.IM2COL: {Algorithm.IM2COL},
+    Algorithm.BANDED_ROWS: {Algorithm.BANDED_ROWS, Algorithm.TAP_LOOP},
+    Algorithm.TAP_LOOP: {Algorithm.TAP_LOOP},
+    Algorithm.CHANNELWISE: {Algorithm.CHANNELWISE},
+    Algorithm.MINIMAL_FILTERING: {Algorithm.MINIMAL_FILTERING, Algorithm.TAP_LOOP},
+    Algorithm.KN2ROW: {Algorithm.KN2ROW, Algorithm.TAP_LOOP},
 }
-
-
-@pytest.fixture
-def traced(monkeypatch):
-    """The names of the algorithm classes `_correlate` builds while JAX traces, from a cleared jit cache."""
-    built = set()
-    for name in set().union(*RUNS.values()):
-        cls = getattr(_correlate, name)
-        monkeypatch.setattr(_correlate, name, lambda *args, name=name, cls=cls: built.add(name) or cls(*args))
-    jax.clear_caches()
-    return built
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("algorithm", list(Algorithm), ids=lambda algorithm: algorithm.value)
-def test_each_named_algorithm_matches_the_float64_reference(algorithm, dtype, rng, traced):
+def test_each_named_algorithm_matches_the_float64_reference(algorithm, dtype, rng):
     x_shape, kernel_shape, args, tactics = CASES[algorithm]  # a new algorithm needs a case here
     x = jnp.asarray(rng.standard_normal(x_shape), dtype)
     kernel = jnp.asarray(rng.standard_normal(kernel_shape), dtype)
-    out, vjp = jax.vjp(lambda a, b: conv(a, b, plan=named(algorithm, **tactics), **args), x, kernel)
+
+    def f(a, b):
+        return conv(a, b, plan=named(algorithm, **tactics), **args)
+
+    out, vjp = jax.vjp(f, x, kernel)
     cotangent = jnp.asarray(rng.standard_normal(out.shape), dtype)
     ref_args = {
         "strides": tuple(np.broadcast_to(args.get("strides", 1), 2)),
@@ -74,7 +68,7 @@ def test_each_named_algorithm_matches_the_float64_reference(algorithm, dtype, rn
     for name, ours, ref in zip(("output", "grad x", "grad kernel"), (out, *vjp(cotangent)), exact):
         result = compare(ours, ref, TOLERANCES[dtype])
         assert ours.dtype == x.dtype and result.ok, f"{name}: {result}"
-    assert traced == RUNS[algorithm]
+    assert algorithms_run(lambda a, b: jax.vjp(f, a, b)[1](out), x, kernel) == RUNS[algorithm]
 
 
 GEOMETRY = ConvGeometry(window=(3, 3), strides=(1, 1), dilation=(1, 1), groups=1, out_spatial=(26, 26))
@@ -87,12 +81,13 @@ GEOMETRY = ConvGeometry(window=(3, 3), strides=(1, 1), dilation=(1, 1), groups=1
         ((32, 58, 58, 64), (3, 3, 64, 64), GEOMETRY._replace(out_spatial=(56, 56)), Algorithm.IM2COL),
         ((32, 58, 58, 64), (3, 3, 1, 64), GEOMETRY._replace(groups=64, out_spatial=(56, 56)), Algorithm.CHANNELWISE),
         ((32, 30, 30, 128), (3, 3, 128, 128), GEOMETRY._replace(out_spatial=(28, 28)), Algorithm.IM2COL),
+        ((4, 34, 34, 128), (7, 7, 128, 1), GEOMETRY._replace(window=(7, 7), out_spatial=(28, 28)), Algorithm.KN2ROW),
     ],
 )
-def test_the_default_plan_chooses_by_shape_and_never_minimal_filtering(padded, kernel, geometry, chosen):
+def test_exact_chooses_by_shape_and_never_minimal_filtering_which_fast_takes(padded, kernel, geometry, chosen):
     choice = choose(padded, kernel, geometry, CPU, jnp.float32)
     assert choice.algorithm is chosen and choice.reason
-    assert choose(padded, kernel, geometry, CPU._replace(winograd_tile=4), jnp.float32).algorithm is (
+    assert choose(padded, kernel, geometry, CPU, jnp.float32, Policy.FAST).algorithm is (
         Algorithm.MINIMAL_FILTERING if chosen is Algorithm.IM2COL else chosen
     )  # both thick 3x3 layers take it
 

@@ -1,6 +1,7 @@
 """`conv` against the float64 reference, and under JAX's transformations."""
 
 import itertools
+import math
 import re
 
 import jax
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.compare import TOLERANCES, compare
-from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, _banded, _correlate, _im2col, conv
-from keras_cnn_ref.kernels._geometry import ConvGeometry
+from keras_cnn_ref.kernels import ACCELERATOR, CPU, Algorithm, Plan, conv
+from keras_cnn_ref.kernels.algorithms import banded_rows, im2col
+from keras_cnn_ref.kernels.geometry import ConvGeometry
 from tests import reference
 
 BIG_KERNELS = {1: (9,), 2: (6, 5), 3: (3, 3, 2)}  # 9, 30 and 18 taps
@@ -56,25 +58,16 @@ def _draw(rng, case):
     return x, kernel
 
 
-# The shape-based choice, then each strategy forced: im2col (no band, no minimal filtering), or the band
-# wherever groups == 1 (minimal filtering's own are in test_winograd.py).
-# Forced strategies hold on every platform, so a jaxpr holds one plan, not one per platform.
+# The shape-based choice, then im2col named, and the band wherever it can compute (2-D, one group;
+# the chooser's choice elsewhere). Minimal filtering's own are in algorithms/test_minimal_filtering.py.
+# These hold on every platform, so a jaxpr holds one plan, not one per platform.
 PLANS = {
     "chosen": Plan(),
-    "im2col": Plan(*(CPU._replace(band_max_weights=0),) * 2),
-    "band": Plan(*(CPU._replace(band_max_weights=2**62),) * 2),
+    "im2col": Plan(policy=Algorithm.IM2COL),
+    "band": Plan(*(CPU._replace(band_max_weights=math.inf),) * 2),
 }
-# The band's fallback, taken as if every operand held an Inf or NaN (`tap_loop`). The guard is patched
-# while JAX traces, so this plan is used by no other test: its traces are never reused by them.
-TAP_LOOP_PLAN = Plan(cpu=CPU._replace(band_max_weights=2**61))
 # The plan a GPU or TPU program takes, run here on the CPU.
 ACCELERATOR_HERE = Plan(cpu=ACCELERATOR)
-
-
-@pytest.fixture
-def tap_loop(monkeypatch):
-    monkeypatch.setattr(_correlate, "_all_finite", lambda *operands: jnp.zeros((), bool))
-    return TAP_LOOP_PLAN
 
 
 def _check_against_reference(case, rng, plan=Plan()):
@@ -113,8 +106,8 @@ def test_forward_and_vjp_match_float64_reference(case, strategy, rng):
 @pytest.mark.parametrize(
     "case", [case for case in random_cases(40) if case["groups"] == 1], ids=lambda case: case["id"]
 )
-def test_the_band_fallback_matches_float64_reference(case, tap_loop, rng):
-    _check_against_reference(case, rng, tap_loop)
+def test_the_tap_loop_the_guards_fall_back_to_matches_float64_reference(case, rng):
+    _check_against_reference(case, rng, Plan(policy=Algorithm.TAP_LOOP))
 
 
 @pytest.mark.parametrize(
@@ -137,7 +130,7 @@ def test_1d_and_3d_forward_and_vjp_match_float64_reference(case, rng):
 def test_small_images_with_few_channels_take_the_band(x_shape, kernel_shape, groups, chosen):
     out_spatial = (x_shape[1] - kernel_shape[0] + 1, x_shape[2] - kernel_shape[1] + 1)
     geometry = ConvGeometry(kernel_shape[:2], (1, 1), (1, 1), groups, out_spatial)
-    assert _banded.uses_band(x_shape, kernel_shape, geometry, CPU.band_max_weights) == (chosen == "BandedRows")
+    assert banded_rows.uses_band(x_shape, kernel_shape, geometry, CPU.band_max_weights) == (chosen == "BandedRows")
 
 
 @pytest.mark.parametrize("kernel_hw, groups", [((1, 1), 1), ((3, 3), 1), ((7, 5), 2)])
@@ -156,7 +149,7 @@ def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow():
     geometry = ConvGeometry((3, 3), (1, 1), (1, 1), 1, (8, 8))
     four_images = 4 * 8 * 8 * 9 * 16 * 4  # four float32 images' columns
     chunks = {
-        itemsize: _im2col.Im2col(
+        itemsize: im2col.Im2col(
             (16, 10, 10, 16), (3, 3, 16, 16), geometry, itemsize, CPU._replace(chunk_bytes=four_images)
         ).images
         for itemsize in (2, 4, 8)
@@ -167,7 +160,7 @@ def test_im2col_chunks_hold_as_many_images_as_their_bytes_allow():
 def test_im2col_runs_a_few_images_at_a_time_and_agrees(rng):
     x = jnp.asarray(rng.standard_normal((6, 9, 9, 16)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 16, 16)), jnp.float32)
-    two_images = Plan(cpu=CPU._replace(chunk_bytes=2 * 5 * 5 * 9 * 16 * 4, band_max_weights=0))
+    two_images = Plan(cpu=CPU._replace(chunk_bytes=2 * 5 * 5 * 9 * 16 * 4), policy=Algorithm.IM2COL)
     loss = lambda a, b, plan: jnp.sum(jnp.sin(conv(a, b, strides=2, padding="same", plan=plan)))  # noqa: E731
     whole = jax.value_and_grad(loss, (0, 1))(x, kernel, PLANS["im2col"])
     assert "scan[" in str(jax.make_jaxpr(jax.grad(loss, (0, 1)), static_argnums=2)(x, kernel, two_images))
@@ -366,7 +359,7 @@ def test_a_non_finite_operand_spreads_only_as_far_as_its_windows(poisoned, poiso
         operands[name][POISONED_AT[name]] = poison
     x, kernel, cotangent = (jnp.asarray(operands[name], jnp.float32) for name in ("x", "kernel", "cotangent"))
     geometry = ConvGeometry((3, 3), strides, dilation, 1, out_spatial)
-    assert _banded.uses_band((2, 12, 12, 1), kernel.shape, geometry, CPU.band_max_weights)
+    assert banded_rows.uses_band((2, 12, 12, 1), kernel.shape, geometry, CPU.band_max_weights)
 
     def convolve(a, b):
         return conv(a, b, strides=strides, dilation_rate=dilation)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref import kernels
-from keras_cnn_ref.kernels import Plan, Tactics
+from keras_cnn_ref.kernels import Algorithm, Plan
 from tests import reference
 
 
@@ -70,7 +70,7 @@ def test_forward_and_vjp_match_float64_reference(
 @pytest.mark.parametrize("band", [True, False], ids=["band", "im2col"])
 def test_the_band_and_im2col_agree_with_the_reference(band, rng):
     x, kernel = rng.standard_normal((2, 6, 7, 2)), rng.standard_normal((3, 3, 4, 2))
-    plan = Plan(cpu=Tactics(band_max_weights=2**16 if band else 0))
+    plan = Plan(policy=Algorithm.BANDED_ROWS if band else Algorithm.IM2COL)
     out, vjp = jax.vjp(
         lambda x, k: kernels.conv_transpose(x, k, strides=2, padding="same", plan=plan),
         x.astype("float32"),

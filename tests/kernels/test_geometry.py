@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from keras_cnn_ref.kernels._geometry import (
+from keras_cnn_ref.kernels.geometry import (
     add_windows_back,
     normalize_padding,
     ntuple,

@@ -1,9 +1,12 @@
-"""The plan: a static argument, each platform's tactics, and `conv` keeping JAX's sharding.
+"""The plan: a static argument, the policy, each platform's tactics, and `conv` keeping JAX's sharding.
 
 The sharding is measured on 8 simulated CPU devices (`sharded_conv.py`, a process of its own).
 """
 
+import os
 import re
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -12,8 +15,20 @@ import pytest
 from jax.sharding import Mesh
 
 from keras_cnn_ref._devices import run_on_devices
-from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, conv
-from keras_cnn_ref.kernels._plan import on_each_platform, per_shard
+from keras_cnn_ref.compare import TOLERANCES, compare
+from keras_cnn_ref.kernels import (
+    ACCELERATOR,
+    CPU,
+    Algorithm,
+    Plan,
+    Policy,
+    algorithms_run,
+    conv,
+    get_policy,
+    policy,
+    set_policy,
+)
+from keras_cnn_ref.kernels.plan import on_each_platform, per_shard
 from tests.kernels.sharded_conv import CASES, DEVICES
 
 MOVES = ("all-gather", "all-to-all", "collective-permute", "reduce-scatter")
@@ -24,7 +39,7 @@ def test_the_plan_is_part_of_the_jit_cache_key_and_not_of_the_values(rng):
     """Two plans compile two programs (no cache reused across them), and agree on the values."""
     x = jnp.asarray(rng.standard_normal((4, 10, 10, 2)), jnp.float32)
     kernel = jnp.asarray(rng.standard_normal((3, 3, 2, 4)), jnp.float32)
-    plans = [Plan(*(CPU._replace(band_max_weights=limit),) * 2) for limit in (0, 2**62)]  # im2col, band
+    plans = [Plan(CPU, CPU, policy=Algorithm.IM2COL), Plan(CPU, CPU, policy=Algorithm.BANDED_ROWS)]
     jaxprs = [str(jax.make_jaxpr(lambda a, b, plan=plan: conv(a, b, plan=plan))(x, kernel)) for plan in plans]
     assert ("cond[" in jaxprs[0], "cond[" in jaxprs[1]) == (False, True)  # the band's finite-data guard
     np.testing.assert_allclose(*(conv(x, kernel, plan=plan) for plan in plans), rtol=1e-5, atol=1e-5)
@@ -110,3 +125,49 @@ def test_filters_split_over_a_model_axis_sum_the_input_gradient_once_in_its_own_
     reduced = [size for _, size in collectives["all-reduce"]]
     half_batch, weight_quarter = result["x_bytes"] // 2, result["weight_bytes"] // 4
     assert max(reduced) >= half_batch and sum(reduced) <= half_batch + weight_quarter + 8, collectives  # + losses
+
+
+# A thick stride-1 3x3 layer: exact takes im2col, fast minimal filtering.
+THICK = ((2, 12, 12, 32), (3, 3, 32, 32))
+
+
+@pytest.mark.quick
+def test_the_policy_is_exact_by_default_and_fast_retraces_a_jitted_function_with_minimal_filtering(rng):
+    x, kernel = (jnp.asarray(rng.standard_normal(shape), jnp.float32) for shape in THICK)
+    f = jax.jit(lambda a, b: conv(a, b, padding="same"))
+    exact = f(x, kernel)
+    assert get_policy() is Policy.EXACT and algorithms_run(f, x, kernel) == {Algorithm.IM2COL}
+    with policy("fast"):
+        fast = f(x, kernel)
+        assert algorithms_run(f, x, kernel) == {Algorithm.MINIMAL_FILTERING, Algorithm.TAP_LOOP}
+    assert not np.array_equal(fast, exact) and compare(fast, exact, TOLERANCES["float32"]).ok
+    np.testing.assert_array_equal(f(x, kernel), exact)  # exact's program again, not fast's
+
+
+@pytest.mark.quick
+def test_a_plan_s_own_policy_wins_and_set_policy_changes_the_process_s(rng):
+    x, kernel = (jnp.asarray(rng.standard_normal(shape), jnp.float32) for shape in THICK)
+    try:
+        set_policy("fast")
+        assert get_policy() is Policy.FAST
+        assert algorithms_run(lambda a, b: conv(a, b, plan=Plan(policy=Policy.EXACT)), x, kernel) == {Algorithm.IM2COL}
+        with policy(Algorithm.TAP_LOOP):
+            assert algorithms_run(conv, x, kernel) == {Algorithm.TAP_LOOP}
+        assert Algorithm.MINIMAL_FILTERING in algorithms_run(conv, x, kernel)
+    finally:
+        set_policy("exact")
+
+
+@pytest.mark.quick
+def test_a_policy_that_is_not_one_names_the_choices():
+    with pytest.raises(ValueError, match=r"A policy is one of 'exact', 'fast', 'im2col', .*Received: policy='quick'"):
+        set_policy("quick")
+    assert get_policy() is Policy.EXACT
+
+
+@pytest.mark.quick
+def test_the_environment_sets_the_policy_a_process_starts_with():
+    code = "from keras_cnn_ref import kernels; print(kernels.get_policy().value)"
+    env = {**os.environ, "KERAS_CNN_REF_POLICY": "fast"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "fast"

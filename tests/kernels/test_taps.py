@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.kernels import average_pool, conv, max_pool
-from keras_cnn_ref.kernels._geometry import window_offsets
 from keras_cnn_ref.kernels._taps import TapBlocks
+from keras_cnn_ref.kernels.geometry import window_offsets
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,17 @@
 The argument grid, edge cases, errors and serialization run in `compat/`.
 """
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
 
 import keras_cnn_ref.layers
+from keras_cnn_ref import kernels, plugin
+from keras_cnn_ref.compare import TOLERANCES, compare
 from keras_cnn_ref.compat.harness import check_layer
+from keras_cnn_ref.kernels import Algorithm, algorithms_run
 from keras_cnn_ref.layers import Conv2D
 
 pytestmark = pytest.mark.quick
@@ -138,3 +143,19 @@ def test_a_subclass_overriding_convolution_op_keeps_keras_steps(data_format, rng
     assert all(result.ok for result in results.values()), results
     negated = check_layer(ours_class, keras.layers.Conv2D, config, x, 1e-5)
     assert not negated["output"].ok  # the override is really called
+
+
+@pytest.mark.parametrize("route", ["layers", "plugin"])
+def test_a_model_runs_minimal_filtering_under_fast_and_never_under_exact(route, rng):
+    """Through the layers and through the plugin, in the jaxpr and in Keras's own jitted predict."""
+    layer = Conv2D if route == "layers" else keras.layers.Conv2D
+    model = keras.Sequential([keras.Input((12, 12, 32)), layer(32, 3, padding="same"), layer(8, 3)])
+    x = rng.standard_normal((2, 12, 12, 32)).astype("float32")
+    with plugin.enabled() if route == "plugin" else contextlib.nullcontext():
+        exact = model.predict(x, verbose=0)
+        assert Algorithm.MINIMAL_FILTERING not in algorithms_run(model, x)
+        with kernels.policy("fast"):
+            assert Algorithm.MINIMAL_FILTERING in algorithms_run(model, x)
+            fast = model.predict(x, verbose=0)  # Keras's predict function, traced again
+        np.testing.assert_array_equal(model.predict(x, verbose=0), exact)
+    assert not np.array_equal(fast, exact) and compare(fast, exact, TOLERANCES["float32"]).ok

@@ -20,8 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._geometry import ConvGeometry, tap_window, window_offsets
-from ._im2col import sum_dtype
+from ..geometry import ConvGeometry, tap_window, window_offsets
+from ..plan import sum_dtype
 
 
 def uses_channelwise(

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from keras_cnn_ref.compare import TOLERANCES, compare
-from keras_cnn_ref.kernels import ACCELERATOR, CPU, Plan, conv, conv_transpose
-from keras_cnn_ref.kernels._geometry import ConvGeometry
-from keras_cnn_ref.kernels._winograd import Winograd, minimal_filtering, uses_winograd
+from keras_cnn_ref.kernels import ACCELERATOR, CPU, Algorithm, Plan, conv, conv_transpose
+from keras_cnn_ref.kernels.algorithms.minimal_filtering import Winograd, minimal_filtering, uses_winograd
+from keras_cnn_ref.kernels.geometry import ConvGeometry
 from tests import reference
+from tests.kernels.algorithms.test_im2col import MiB, _memory_and_compile_time, _xla
 from tests.kernels.test_conv import assert_same_non_finite
-from tests.kernels.test_im2col import MiB, _memory_and_compile_time, _xla
 
 TILES = (2, 4)
 # The batched products of the transformed operands (forward, or either transpose), over the `A` transformed
@@ -22,8 +22,9 @@ BATCHED_PRODUCT = re.compile(r"dimension_numbers=\(\(\[\d\], \[\d\]\), \(\[0\], 
 
 
 def forced(tile: int, **tactics) -> Plan:
-    """Minimal filtering with `tile` outputs per tile and axis wherever it can, on every platform."""
-    return Plan(*(CPU._replace(winograd_tile=tile, winograd_min_channels=1, **tactics),) * 2)
+    """Minimal filtering named, with `tile` outputs per tile and axis, on every platform."""
+    tactics = CPU._replace(winograd_tile=tile, winograd_min_channels=1, **tactics)
+    return Plan(tactics, tactics, policy=Algorithm.MINIMAL_FILTERING)
 
 
 def takes_minimal_filtering(f, *args) -> bool:
@@ -180,12 +181,9 @@ def test_a_non_finite_operand_falls_back_to_the_tap_loop_and_spreads_only_as_far
         assert compare(np.asarray(ours)[finite], theirs[finite], TOLERANCES["float32"]).ok
 
 
-WINOGRAD = CPU._replace(winograd_tile=4)  # opted in: the CPU's default tactics do not take it (`Tactics`)
-
-
 @pytest.mark.quick
-def test_thick_stride_1_3x3_and_1d_layers_take_it_when_asked_and_others_do_not():
-    def takes(padded, kernel, strides=1, dilation=1, groups=1, tactics=WINOGRAD, dtype=jnp.float32):
+def test_thick_stride_1_3x3_and_1d_layers_can_take_it_and_others_cannot():
+    def takes(padded, kernel, strides=1, dilation=1, groups=1, tactics=CPU, dtype=jnp.float32):
         rank = len(kernel) - 2
         out = tuple(p - (k - 1) * dilation for p, k in zip(padded[1:-1], kernel))
         geometry = ConvGeometry(kernel[:-2], (strides,) * rank, (dilation,) * rank, groups, out)
@@ -194,7 +192,6 @@ def test_thick_stride_1_3x3_and_1d_layers_take_it_when_asked_and_others_do_not()
     assert takes((32, 30, 30, 128), (3, 3, 128, 128)) and takes((32, 58, 58, 64), (3, 3, 64, 64))
     assert takes((32, 1026, 64), (3, 64, 64)) and takes((32, 1032, 32), (5, 32, 32), dilation=2)
     assert takes((8, 18, 30, 30, 16), (3, 3, 3, 16, 32))
-    assert not takes((32, 30, 30, 128), (3, 3, 128, 128), tactics=CPU)  # the default: exact ties (`Tactics`)
     assert not takes((32, 30, 30, 128), (3, 3, 128, 128), tactics=ACCELERATOR)
     assert not takes((128, 15, 15, 4), (3, 3, 4, 8))  # the MNIST model's: too few channels, the band's
     assert not takes((32, 30, 30, 128), (3, 3, 128, 128), strides=2)
@@ -207,11 +204,11 @@ def test_thick_stride_1_3x3_and_1d_layers_take_it_when_asked_and_others_do_not()
 
 def test_memory_stays_within_xla_s_at_a_large_batch():
     shapes = jax.ShapeDtypeStruct((64, 56, 56, 64), jnp.float32), jax.ShapeDtypeStruct((3, 3, 64, 64), jnp.float32)
-    f = lambda x, k: conv(x, k, padding="same", plan=Plan(WINOGRAD, WINOGRAD))  # noqa: E731
+    f = lambda x, k: conv(x, k, padding="same", plan=Plan(policy=Algorithm.MINIMAL_FILTERING))  # noqa: E731
     assert takes_minimal_filtering(f, *shapes)
     ours, _ = _memory_and_compile_time(f, *shapes)
     xla, _ = _memory_and_compile_time(_xla, *shapes)
-    assert ours <= 1.25 * xla + 2 * WINOGRAD.chunk_bytes, (ours / MiB, xla / MiB)
+    assert ours <= 1.25 * xla + 2 * CPU.chunk_bytes, (ours / MiB, xla / MiB)
 
 
 @pytest.mark.quick

@@ -28,16 +28,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._geometry import ConvGeometry, add_windows_back, is_static, tap_window
-from ._plan import Tactics
-from ._taps import TapBlocks
-
-
-def sum_dtype(operand: jax.Array) -> jnp.dtype:
-    """Products of 16-bit floats are summed in float32 (`operand_dtype_for`); other dtypes in their own."""
-    if jnp.issubdtype(operand.dtype, jnp.floating):
-        return jnp.promote_types(operand.dtype, jnp.float32)
-    return operand.dtype
+from .._taps import TapBlocks
+from ..geometry import ConvGeometry, add_windows_back, is_static, tap_window
+from ..plan import Tactics, sum_dtype
 
 
 class Im2col:

@@ -7,17 +7,24 @@ import jax.numpy as jnp
 import pytest
 from jax import lax
 
-from keras_cnn_ref.kernels import CPU, Plan, conv
-from keras_cnn_ref.kernels._geometry import ConvGeometry
-from keras_cnn_ref.kernels._im2col import Im2col
+from keras_cnn_ref.kernels import CPU, Algorithm, Plan, conv
+from keras_cnn_ref.kernels.algorithms.im2col import Im2col
+from keras_cnn_ref.kernels.geometry import ConvGeometry
 from tests.kernels.test_conv import _check_against_reference, random_cases
 
 MiB = 2**20
-# im2col forced (no band), with one output row a tile, blocks of at most two taps, or both.
+
+
+def named_im2col(**tactics) -> Plan:
+    """im2col named, with `tactics` on every platform."""
+    return Plan(*(CPU._replace(**tactics),) * 2, policy=Algorithm.IM2COL)
+
+
+# One output row a tile, blocks of at most two taps, or both.
 PLANS = {
-    "rows": Plan(*(CPU._replace(band_max_weights=0, chunk_bytes=1),) * 2),
-    "blocks": Plan(*(CPU._replace(band_max_weights=0, max_unrolled_taps=2),) * 2),
-    "rows-and-blocks": Plan(*(CPU._replace(band_max_weights=0, chunk_bytes=1, max_unrolled_taps=3),) * 2),
+    "rows": named_im2col(chunk_bytes=1),
+    "blocks": named_im2col(max_unrolled_taps=2),
+    "rows-and-blocks": named_im2col(chunk_bytes=1, max_unrolled_taps=3),
 }
 CASES = [
     case

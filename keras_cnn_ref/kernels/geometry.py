@@ -256,3 +256,30 @@ def add_windows_back(
     interleaved = stacked.transpose([i for axis in range(rank) for i in (rank + axis, axis)])  # (m0, s0, m1, s1, ...)
     full = interleaved.reshape([extent * stride for extent, stride in zip(phase_shape, strides)])  # (m0*s0, ...)
     return full[tuple(slice(0, size) for size in shape)]
+
+
+# A pooling's window, strides and pads over every axis of its input.
+PoolGeometry = tuple[tuple[int, ...], tuple[int, ...], Pads]
+
+
+def pool_geometry(
+    x: jax.Array, pool_size: int | Sequence[int], strides: int | Sequence[int] | None, padding: str, data_format: str
+) -> PoolGeometry:
+    """Validated window, strides and pads of a pooling, over every axis of `x`.
+
+    A window that reaches far into the padding is trimmed (`trim_window`)
+    where the sizes are known. A valid window larger than the input leaves
+    no output position: the output is then empty, as XLA's is.
+    """
+    rank = spatial_rank(x)
+    pool_size = ntuple(pool_size, rank, "pool_size")
+    strides = pool_size if strides is None else ntuple(strides, rank, "strides")
+    padding = normalize_padding(padding)
+    axes = spatial_axes(x.ndim, normalize_data_format(data_format))
+    window, full_strides, pads = [1] * x.ndim, [1] * x.ndim, [(0, 0)] * x.ndim
+    for axis, size, stride in zip(axes, pool_size, strides):
+        pads[axis] = window_pads(x.shape[axis], size, stride, padding)
+        window[axis], full_strides[axis] = size, stride
+        if is_static(x.shape):
+            window[axis], full_strides[axis], pads[axis] = trim_window(x.shape[axis], size, stride, pads[axis])
+    return tuple(window), tuple(full_strides), tuple(pads)

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
+from ..geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
 
 
 def uses_band(

@@ -10,10 +10,10 @@ from jax import lax
 
 from keras_cnn_ref import kernels
 from keras_cnn_ref.kernels import CPU, Plan
-from keras_cnn_ref.kernels._channelwise import uses_channelwise
-from keras_cnn_ref.kernels._geometry import ConvGeometry
+from keras_cnn_ref.kernels.algorithms.channelwise import uses_channelwise
+from keras_cnn_ref.kernels.geometry import ConvGeometry
 from tests import reference
-from tests.kernels.test_im2col import MiB, _memory_and_compile_time
+from tests.kernels.algorithms.test_im2col import MiB, _memory_and_compile_time
 
 
 def _cases():

@@ -44,9 +44,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._geometry import ConvGeometry, is_static, window_offsets
-from ._im2col import sum_dtype
-from ._plan import Tactics
+from ..geometry import ConvGeometry, is_static, window_offsets
+from ..plan import Tactics, sum_dtype
 
 # Cook-Toom's interpolation points, in the order that keeps the transforms' values smallest.
 POINTS = (*map(Fraction, (0, 1, -1, 2, -2)), Fraction(1, 2), Fraction(-1, 2))

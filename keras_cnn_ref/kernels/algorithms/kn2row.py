@@ -78,18 +78,24 @@ class Kn2row:
     def backward(
         self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
     ) -> tuple[jax.Array | None, jax.Array | None]:
-        """The padded input's gradient in its dtype and the kernel's in `sum_dtype` (None where not in `wants`)."""
+        """The padded input's gradient in its dtype and the kernel's in `sum_dtype` (None where not in `wants`).
+
+        The stack is laid out taps and filters first, `(T*F, N, *Sp)`: each
+        tap's spread is then whole rows of positions.
+        """
         rank, dtype = padded.ndim - 1, sum_dtype(padded)
-        spread = self._spread(out_grad.astype(padded.dtype))  # (N, *Sp, T*F)
+        spread = self._spread(jnp.moveaxis(out_grad.astype(padded.dtype), -1, 0))  # (T*F, N, *Sp)
+        positions = tuple(range(1, rank + 1))
         padded_grad = kernel_grad = None
         if wants[0]:
             padded_grad = lax.dot_general(
-                spread, self._weights(kernel), (((rank,), (1,)), ((), ())), preferred_element_type=dtype
+                spread, self._weights(kernel), (((0,), (1,)), ((), ())), preferred_element_type=dtype
             ).astype(padded.dtype)  # (N, *Sp, C)
         if wants[1]:
-            positions = tuple(range(rank))
-            grad = lax.dot_general(padded, spread, ((positions, positions), ((), ())), preferred_element_type=dtype)
-            grad = grad.reshape(grad.shape[0], self.taps, self.filters).transpose(1, 0, 2)  # (T, C, F)
+            grad = lax.dot_general(
+                spread, padded, ((positions, tuple(range(rank))), ((), ())), preferred_element_type=dtype
+            )  # (T*F, C)
+            grad = grad.reshape(self.taps, self.filters, grad.shape[-1]).transpose(0, 2, 1)  # (T, C, F)
             kernel_grad = grad.reshape(*self.geometry.window, *grad.shape[1:])  # (*K, C, F)
         return padded_grad, kernel_grad
 
@@ -99,14 +105,15 @@ class Kn2row:
         return taps.transpose(1, 0, 2).reshape(kernel.shape[-2], self.taps * self.filters)  # (C, T*F)
 
     def _spread(self, out_grad: jax.Array) -> jax.Array:
-        """The output gradient where each tap read it, zero elsewhere, stacked over the taps: `(N, *Sp, T*F)`."""
+        """The output gradient `(F, N, *O)` where each tap read it, zero elsewhere, stacked: `(T*F, N, *Sp)`."""
         zero = jnp.zeros((), out_grad.dtype)
         spread = []
         for offset in self.offsets:
-            extents = [start + (n - 1) * s + 1 for start, n, s in zip(offset, out_grad.shape, self.strides)]
             config = [
-                (start, size - extent, s - 1)
-                for start, extent, size, s in zip(offset, extents, self.padded_shape, self.strides)
+                (start, size - (start + (n - 1) * s + 1), s - 1)
+                for start, n, size, s in zip(
+                    offset[1:-1], out_grad.shape[2:], self.padded_shape[1:-1], self.strides[1:-1]
+                )
             ]
-            spread.append(lax.pad(out_grad, zero, [*config[:-1], (0, 0, 0)]))  # (N, *Sp, F)
-        return jnp.concatenate(spread, axis=-1)  # (N, *Sp, T*F)
+            spread.append(lax.pad(out_grad, zero, [(0, 0, 0), (0, 0, 0), *config]))  # (F, N, *Sp)
+        return jnp.concatenate(spread, axis=0)  # (T*F, N, *Sp)

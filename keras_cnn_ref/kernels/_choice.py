@@ -136,13 +136,15 @@ _CAN = {
     ),
     Algorithm.MINIMAL_FILTERING: (
         "floats, one group, stride 1, 3 taps an axis (5 in 1-D), static shapes, "
-        "Tactics.winograd_tile 2 or 4 and Tactics.winograd_min_channels in and out",
+        "and Tactics.winograd_min_channels in and out",
         lambda shapes, tactics, dtype: uses_winograd(*shapes, tactics, dtype),
     ),
 }
 
 
 def _named(algorithm: Algorithm, shapes: tuple, tactics: Tactics, dtype: jnp.dtype) -> Choice:
+    if algorithm is Algorithm.MINIMAL_FILTERING and not tactics.winograd_tile:  # named: F(4, r) on any platform
+        tactics = tactics._replace(winograd_tile=4)
     needs, can = _CAN[algorithm]
     if not can(shapes, tactics, dtype):
         raise ValueError(

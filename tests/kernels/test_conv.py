@@ -63,7 +63,7 @@ def _draw(rng, case):
 # These hold on every platform, so a jaxpr holds one plan, not one per platform.
 PLANS = {
     "chosen": Plan(),
-    "im2col": Plan(policy=Algorithm.IM2COL),
+    "im2col": Plan(CPU, CPU, policy=Algorithm.IM2COL),
     "band": Plan(*(CPU._replace(band_max_weights=math.inf),) * 2),
 }
 # The plan a GPU or TPU program takes, run here on the CPU.

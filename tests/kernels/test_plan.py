@@ -171,3 +171,14 @@ def test_the_environment_sets_the_policy_a_process_starts_with():
     env = {**os.environ, "KERAS_CNN_REF_POLICY": "fast"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "fast"
+
+
+@pytest.mark.quick
+def test_every_algorithm_named_for_the_process_runs_on_the_default_plan_where_it_can(rng):
+    """Both platforms' tactics are traced: naming minimal filtering must not fail on the accelerator's."""
+    x, kernel = (jnp.asarray(rng.standard_normal(shape), jnp.float32) for shape in THICK)
+    for algorithm in (Algorithm.MINIMAL_FILTERING, Algorithm.KN2ROW, Algorithm.TAP_LOOP, Algorithm.IM2COL):
+        with policy(algorithm):
+            out = conv(x, kernel, padding="same")
+            assert algorithm in algorithms_run(conv, x, kernel, padding="same")
+        assert compare(out, conv(x, kernel, padding="same"), TOLERANCES["float32"]).ok

@@ -204,7 +204,7 @@ def test_thick_stride_1_3x3_and_1d_layers_can_take_it_and_others_cannot():
 
 def test_memory_stays_within_xla_s_at_a_large_batch():
     shapes = jax.ShapeDtypeStruct((64, 56, 56, 64), jnp.float32), jax.ShapeDtypeStruct((3, 3, 64, 64), jnp.float32)
-    f = lambda x, k: conv(x, k, padding="same", plan=Plan(policy=Algorithm.MINIMAL_FILTERING))  # noqa: E731
+    f = lambda x, k: conv(x, k, padding="same", plan=Plan(CPU, CPU, policy=Algorithm.MINIMAL_FILTERING))  # noqa: E731
     assert takes_minimal_filtering(f, *shapes)
     ours, _ = _memory_and_compile_time(f, *shapes)
     xla, _ = _memory_and_compile_time(_xla, *shapes)

@@ -94,6 +94,11 @@ def _setting(value: PolicyLike, autotune: bool) -> Setting:
     return Setting(as_policy(value), str(cache_path()) if autotune else False)
 
 
+def _set_global(setting: Setting) -> None:
+    """JAX 0.9 and later give a user context `set_global`; JAX 0.8's has it only on the config beneath."""
+    (_CURRENT if hasattr(_CURRENT, "set_global") else _CURRENT._obj).set_global(setting)
+
+
 def get_policy() -> Policy | Algorithm:
     """The policy that plans built without one take, in this thread.
 
@@ -115,7 +120,7 @@ def set_policy(value: PolicyLike, *, autotune: bool = False) -> None:
     the policy allows, and a cache on disk keeps the fastest
     (`_autotune.py`). A jitted function called after this is traced again.
     """
-    _CURRENT.set_global(_setting(value, autotune))
+    _set_global(_setting(value, autotune))
 
 
 def policy(value: PolicyLike, *, autotune: bool = False) -> contextlib.AbstractContextManager:

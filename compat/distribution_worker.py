@@ -18,11 +18,11 @@ from jax.experimental import multihost_utils
 from keras_cnn_ref import plugin
 from keras_cnn_ref._devices import collectives, serve
 from keras_cnn_ref.compare import Comparison, agree, compare
+from keras_cnn_ref.compat.distribution import DEVICES
 from keras_cnn_ref.compat.harness import keras, load_class
 from keras_cnn_ref.datasets import SAMPLE_PATH, load_npz
 from keras_cnn_ref.models import MODELS
 
-DEVICES = 8
 TOLERANCE = 1e-4  # normwise, as model_level: a few float32 steps whose sums run in another order
 BATCH, STEPS, TEST_IMAGES = 64, 3, 128
 ALL_REDUCE_SLACK = 1.1

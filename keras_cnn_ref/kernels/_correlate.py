@@ -3,13 +3,13 @@
 `correlate` computes one correlation by the algorithm the plan's policy and
 the platform's tactics choose (`_choice.choose`, from `algorithms/`): im2col
 in general, banded rows for small images with few channels, the
-channel-wise sum for depthwise kernels, and under the `fast` policy minimal
-filtering for thick stride-1 kernels of 3 taps. The backward pass is
-written out rather than left to autodiff, by the same algorithm as the
-forward pass. Banded rows meet the data with the band's zeros, and minimal
-filtering's transforms mix a tile's values; each runs behind a guard that
-falls back to the tap loop (`algorithms/tap_loop.py`, the correlation's
-definition) when an operand it mixes holds an Inf or NaN. Each algorithm
+channel-wise sum for depthwise kernels, kn2row for few filters, and under
+the `fast` policy minimal filtering for thick stride-1 kernels of 3 taps.
+The backward pass is written out rather than left to autodiff, by the same
+algorithm as the forward pass. Every algorithm offers the same two passes
+(`algorithms.guard.Correlation`); one that mixes values runs behind the
+guard (`Guarded`), which falls back to the tap loop, the correlation's
+definition, when an operand it mixes holds an Inf or NaN. Each algorithm
 runs in a scope of its name (`algorithms_run` reads them from a jaxpr).
 docs/performance.md records what was measured and why these won.
 """
@@ -17,7 +17,6 @@ docs/performance.md records what was measured and why these won.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -27,6 +26,7 @@ from ._choice import Choice, choose
 from ._taps import sure_outputs
 from .algorithms.banded_rows import BandedRows
 from .algorithms.channelwise import Channelwise
+from .algorithms.guard import Correlation, Guarded
 from .algorithms.im2col import Im2col
 from .algorithms.kn2row import Kn2row
 from .algorithms.minimal_filtering import Winograd
@@ -68,7 +68,7 @@ def _forward(
     shapes = (padded.shape, kernel.shape, work)
     choice = choose(*shapes, tactics, padded.dtype, policy, kernel.dtype, autotune)
     with jax.named_scope(choice.algorithm.value):
-        out = _run_forward(choice, shapes, padded, operand_kernel, finish)
+        out = _algorithm(choice, shapes, padded.dtype).forward(padded, operand_kernel, finish)
     return (
         out
         if work == geometry
@@ -76,33 +76,26 @@ def _forward(
     )
 
 
-def _run_forward(choice: Choice, shapes: tuple, padded: jax.Array, operand_kernel: jax.Array, finish) -> jax.Array:
-    """The finished output of `choice`'s algorithm, behind its guard where it mixes values."""
+def _algorithm(choice: Choice, shapes: tuple, dtype: jnp.dtype) -> Correlation:
+    """`choice`'s algorithm for these shapes, behind the guard where the choice names a fallback."""
     tactics = choice.tactics
     match choice.algorithm:
-        case Algorithm.CHANNELWISE:
-            out = finish(Channelwise(*shapes).forward(padded, operand_kernel))
+        case Algorithm.IM2COL:
+            algorithm = Im2col(*shapes, jnp.dtype(dtype).itemsize, tactics)
         case Algorithm.MINIMAL_FILTERING:
-            minimal, taps = Winograd(*shapes, tactics), TapLoop(*shapes)
-            out = lax.cond(
-                _all_finite(padded, operand_kernel),
-                functools.partial(minimal.forward, finish=finish),
-                _fallback(lambda padded, kernel: finish(taps.forward(padded, kernel))),
-                padded,
-                operand_kernel,
-            )
-        case Algorithm.BANDED_ROWS:
-            # A small image's sums leave the branch in memory anyway; the bias joins them
-            # after it, which keeps it out of both branches and their compile time.
-            band, taps = BandedRows(*shapes), TapLoop(*shapes)
-            out = finish(lax.cond(_all_finite(padded), band.forward, _fallback(taps.forward), padded, operand_kernel))
-        case Algorithm.KN2ROW:  # the same terms as the definition's: no guard forward
-            out = finish(Kn2row(*shapes).forward(padded, operand_kernel))
-        case Algorithm.TAP_LOOP:
-            out = finish(TapLoop(*shapes).forward(padded, operand_kernel))
-        case _:  # Algorithm.IM2COL
-            out = Im2col(*shapes, padded.dtype.itemsize, tactics).forward(padded, operand_kernel, finish)
-    return out
+            algorithm = Winograd(*shapes, tactics)
+        case _:
+            algorithm = _BY_SHAPES[choice.algorithm](*shapes)
+    return algorithm if choice.fallback is None else Guarded(algorithm, TapLoop(*shapes))
+
+
+# The algorithms built from the shapes alone.
+_BY_SHAPES = {
+    Algorithm.TAP_LOOP: TapLoop,
+    Algorithm.BANDED_ROWS: BandedRows,
+    Algorithm.CHANNELWISE: Channelwise,
+    Algorithm.KN2ROW: Kn2row,
+}
 
 
 def _correlate_forward(x, kernel, bias, pads, geometry, plan):
@@ -141,59 +134,12 @@ def _backward(
     shapes = (padded.shape, kernel.shape, work)
     choice = choose(*shapes, tactics, padded.dtype, policy, kernel.dtype, autotune)
     with jax.named_scope(choice.algorithm.value):
-        padded_grad, kernel_grad = _run_backward(choice, shapes, padded, operand_kernel, out_grad, wants)
+        algorithm = _algorithm(choice, shapes, padded.dtype)
+        padded_grad, kernel_grad = algorithm.backward(padded, operand_kernel, out_grad, wants=wants)
     if padded_grad is not None:
         unpadded = tuple(slice(before, before + size) for size, (before, _) in zip(x.shape, ((0, 0), *pads, (0, 0))))
         padded_grad = padded_grad[unpadded].astype(x.dtype)
     return padded_grad, None if kernel_grad is None else kernel_grad.astype(kernel.dtype)
-
-
-def _run_backward(
-    choice: Choice, shapes: tuple, padded: jax.Array, operand_kernel: jax.Array, out_grad: jax.Array, wants
-) -> tuple[jax.Array | None, jax.Array | None]:
-    """The padded input's and the kernel's gradients by `choice`'s algorithm, behind its guard where it mixes."""
-    tactics = choice.tactics
-    match choice.algorithm:
-        case Algorithm.CHANNELWISE:
-            padded_grad, kernel_grad = Channelwise(*shapes).backward(padded, operand_kernel, out_grad)
-        case Algorithm.MINIMAL_FILTERING:
-            minimal, taps = Winograd(*shapes, tactics), TapLoop(*shapes)
-            padded_grad, kernel_grad = lax.cond(
-                _all_finite(padded, operand_kernel, out_grad),
-                functools.partial(minimal.backward, wants=wants),
-                _fallback(functools.partial(taps.backward, wants=wants)),
-                padded,
-                operand_kernel,
-                out_grad,
-            )
-        case Algorithm.BANDED_ROWS:
-            band, taps = BandedRows(*shapes), TapLoop(*shapes)
-            padded_grad = (
-                lax.cond(
-                    _all_finite(out_grad), band.input_grad, _fallback(taps.input_grad), padded, operand_kernel, out_grad
-                )
-                if wants[0]
-                else None
-            )
-            kernel_grad = band.kernel_grad(padded, out_grad) if wants[1] else None
-        case Algorithm.KN2ROW:  # the input meets zeros in the kernel gradient, the kernel in the input's
-            kn2row, taps = Kn2row(*shapes), TapLoop(*shapes)
-            mixed = [operand for operand, wanted in zip((operand_kernel, padded), wants) if wanted]
-            padded_grad, kernel_grad = lax.cond(
-                _all_finite(*mixed),
-                functools.partial(kn2row.backward, wants=wants),
-                _fallback(functools.partial(taps.backward, wants=wants)),
-                padded,
-                operand_kernel,
-                out_grad,
-            )
-        case Algorithm.TAP_LOOP:
-            padded_grad, kernel_grad = TapLoop(*shapes).backward(padded, operand_kernel, out_grad, wants=wants)
-        case _:  # Algorithm.IM2COL
-            padded_grad, kernel_grad = Im2col(*shapes, padded.dtype.itemsize, tactics).backward(
-                padded, operand_kernel, out_grad, wants=wants
-            )
-    return padded_grad, kernel_grad
 
 
 def _sure(padded: jax.Array, geometry: ConvGeometry) -> tuple[jax.Array, ConvGeometry]:
@@ -308,21 +254,3 @@ def _finish(out: jax.Array, *, bias: jax.Array | None, out_dtype: jnp.dtype) -> 
 def _broadcast_transpose(out_grad: jax.Array, bias: jax.Array) -> jax.Array:
     """The bias's gradient exactly as autodiff gives it for `out + bias`: the broadcast's transpose."""
     return jax.vjp(lambda b: jnp.broadcast_to(b, out_grad.shape), bias)[1](out_grad)[0]
-
-
-def _fallback(f: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
-    """`f`, the tap loop's branch of a guard, traced in a scope of its own name (`algorithms_run`)."""
-
-    def scoped(*args):
-        with jax.named_scope(Algorithm.TAP_LOOP.value):
-            return f(*args)
-
-    return scoped
-
-
-def _all_finite(*operands: jax.Array) -> jax.Array:
-    """Whether banded rows or minimal filtering may take `operands`.
-
-    One Inf or NaN would spread along its row (`BandedRows`), or its tile (`Winograd`).
-    """
-    return jnp.stack([jnp.isfinite(x).all() for x in operands]).all()

@@ -19,13 +19,14 @@ matrix product to run well.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ..geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
+from .guard import unfinished
 
 
 def uses_band(
@@ -61,9 +62,24 @@ class BandedRows:
         self.row_offsets = [(0, i * dilation_h, 0, 0) for i in range(geometry.window[0])]
         self.row_strides = (1, stride_h, 1, 1)
 
-    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
         out = self._rows(padded) @ self._band(kernel)  # (N*OH, OW*F)
-        return out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])  # (N, OH, OW, F)
+        return finish(
+            out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])
+        )  # (N, OH, OW, F)
+
+    def backward(
+        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
+    ) -> tuple[jax.Array | None, jax.Array | None]:
+        """`input_grad` and `kernel_grad`, None for each one not in `wants`."""
+        return (
+            self.input_grad(padded, kernel, out_grad) if wants[0] else None,
+            self.kernel_grad(padded, out_grad) if wants[1] else None,
+        )
+
+    def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
+        """The band's zeros meet the forward pass's input and the input gradient's output gradient."""
+        return (0,) if wants is None else (2,) * wants[0]
 
     def kernel_grad(self, padded: jax.Array, out_grad: jax.Array) -> jax.Array:
         """Rows, transposed, times the output gradient: each band entry's sum, read off the diagonals.

@@ -13,7 +13,7 @@ window was read, and each tap's weights' gradient a sum over positions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +22,7 @@ from jax import lax
 
 from ..geometry import ConvGeometry, tap_window, window_offsets
 from ..plan import sum_dtype
+from .guard import unfinished
 
 
 def uses_channelwise(
@@ -51,23 +52,33 @@ class Channelwise:
         self.window_shape = (padded_shape[0], *geometry.out_spatial, self.channels)  # (N, *O, C)
         self.strides = (1, *geometry.strides, 1)
 
-    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
         dtype = sum_dtype(padded)
         weights = self._weights(kernel).astype(dtype)  # (T, C, M)
         sums = sum(
             self._window(padded, offset).astype(dtype)[..., None] * weights[t]  # (N, *O, C, M)
             for t, offset in enumerate(self.offsets)
         )
-        return sums.reshape(*sums.shape[:-2], -1)  # (N, *O, C*M)
+        return finish(sums.reshape(*sums.shape[:-2], -1))  # (N, *O, C*M)
 
-    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """The padded input's gradient and the kernel's, from the output's."""
+    def backward(
+        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
+    ) -> tuple[jax.Array | None, jax.Array | None]:
+        """The padded input's gradient and the kernel's, from the output's; None for each one not in `wants`."""
         dtype = sum_dtype(padded)
-        weights = self._weights(kernel).astype(dtype)  # (T, C, M)
         grouped = out_grad.astype(dtype).reshape(*out_grad.shape[:-1], self.channels, self.multiplier)  # (N, *O, C, M)
-        weights_grad = self._weights_grad(padded.astype(dtype), grouped)  # (T, C, M)
-        padded_grad = self._input_grad(grouped, weights)
-        return padded_grad.astype(padded.dtype), weights_grad.reshape(kernel.shape).astype(kernel.dtype)
+        padded_grad = kernel_grad = None
+        if wants[0]:
+            weights = self._weights(kernel).astype(dtype)  # (T, C, M)
+            padded_grad = self._input_grad(grouped, weights).astype(padded.dtype)
+        if wants[1]:
+            weights_grad = self._weights_grad(padded.astype(dtype), grouped)  # (T, C, M)
+            kernel_grad = weights_grad.reshape(kernel.shape).astype(kernel.dtype)
+        return padded_grad, kernel_grad
+
+    def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
+        """Nothing: each operand meets only its own windows' terms."""
+        return ()
 
     def _weights_grad(self, padded: jax.Array, grouped: jax.Array) -> jax.Array:
         """Each tap's window times the output gradient, summed over the positions: `(T, C, M)`.
@@ -94,27 +105,29 @@ class Channelwise:
         )
 
     def _input_grad(self, grouped: jax.Array, weights: jax.Array) -> jax.Array:
-        """Each tap's weights times the output gradient, added back where the tap read: a correlation itself.
+        """Each tap's weights times the output gradient, added back where the tap read.
 
-        The output gradient spread `stride` apart (zeros between) and padded
-        by the window's extent less one before, is read by tap `t` from its
-        extent less one minus its offset onwards: so the sum over taps is one
-        fused pass over the input, in flat memory, like the forward pass.
+        Each product is spread `stride` apart and padded out to the input's
+        shape where its tap read (zeros placed after the product, so they
+        never meet a weight: an Inf weight stays in its own windows), and
+        the `T * M` of them are summed: one fused pass over the input, in
+        flat memory, like the forward pass.
         """
-        spatial = self.padded_shape[1:-1]
-        extents = [(k - 1) * d + 1 for k, d in zip(self.geometry.window, self.geometry.dilation)]
-        spread = [
-            (e - 1, size - (n - 1) * s - 1, s - 1)
-            for e, size, n, s in zip(extents, spatial, self.geometry.out_spatial, self.geometry.strides)
+        zero = jnp.zeros((), grouped.dtype)
+        spatial, out, strides = self.padded_shape[1:-1], self.geometry.out_spatial, self.geometry.strides
+        configs = [
+            [
+                (0, 0, 0),
+                *((o, size - o - (n - 1) * s - 1, s - 1) for o, size, n, s in zip(offset[1:-1], spatial, out, strides)),
+                (0, 0, 0),
+            ]
+            for offset in self.offsets
         ]
-        source = lax.pad(grouped, jnp.zeros((), grouped.dtype), [(0, 0, 0), *spread, (0, 0, 0), (0, 0, 0)])
-        shape = (grouped.shape[0], *spatial, self.channels)  # (N, *Sp, C)
-        starts = [(0, *(e - 1 - o for e, o in zip(extents, offset[1:-1])), 0) for offset in self.offsets]
-        # One sum of T * M products, no reduction: XLA fuses it into one pass (a sum over M stored each product).
+        # One sum of T * M padded products, no reduction: XLA fuses it into one pass (a sum over M stored each product).
         return sum(
-            lax.slice(source[..., m], start, tuple(b + n for b, n in zip(start, shape))) * weights[t, :, m]
+            lax.pad(grouped[..., m] * weights[t, :, m], zero, config)  # (N, *Sp, C)
             for m in range(self.multiplier)
-            for t, start in enumerate(starts)
+            for t, config in enumerate(configs)
         )
 
     def _window(self, padded: jax.Array, offset: tuple[int, ...]) -> jax.Array:

@@ -31,6 +31,7 @@ from jax import lax
 from .._taps import TapBlocks
 from ..geometry import ConvGeometry, add_windows_back, is_static, tap_window
 from ..plan import Tactics, sum_dtype
+from .guard import unfinished
 
 
 class Im2col:
@@ -87,9 +88,7 @@ class Im2col:
         # ran 2-17% faster. With groups, that order ran 12-16% slower.
         self.gradient_first = geometry.groups == 1
 
-    def forward(
-        self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array] = lambda sums: sums
-    ) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
         """Each tile's sums, passed through `finish` (rounding, bias) before they are stored."""
         weights, dtype = self._weights(kernel), sum_dtype(padded)
         group_axis, column_axis = self.rank + 1, self.rank + 2
@@ -200,6 +199,10 @@ class Im2col:
         if padded_grad is not None:
             padded_grad = lax.slice(padded_grad, (0,) * padded.ndim, padded.shape).astype(padded.dtype)
         return padded_grad, None if weights_grad is None else self._kernel_grad(weights_grad, kernel)
+
+    def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
+        """Nothing: each operand meets only its own windows' terms."""
+        return ()
 
     def _each_block(self, add_block: Callable, init):
         """`add_block(k, carry)` for every block of taps: in a `fori_loop` when there are several."""

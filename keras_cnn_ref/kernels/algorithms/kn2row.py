@@ -21,7 +21,7 @@ into NaN: the caller must see that they are finite.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +29,7 @@ from jax import lax
 
 from ..geometry import ConvGeometry, is_static, tap_window, window_offsets
 from ..plan import sum_dtype
+from .guard import unfinished
 
 
 def uses_kn2row(padded_shape: Sequence[int], kernel_shape: Sequence[int], geometry: ConvGeometry) -> bool:
@@ -61,7 +62,7 @@ class Kn2row:
         self.strides = (1, *geometry.strides, 1)
         self.out_shape = (padded_shape[0], *geometry.out_spatial, kernel_shape[-1])
 
-    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
         """The sums, in `sum_dtype`: each tap's window of the product, added in the taps' order."""
         rank = padded.ndim - 1
         products = lax.dot_general(
@@ -73,7 +74,7 @@ class Kn2row:
                 products[..., t * self.filters : (t + 1) * self.filters], offset, self.out_shape, self.strides
             )
             out = tap if out is None else out + tap  # (N, *O, F)
-        return out
+        return finish(out)
 
     def backward(
         self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
@@ -98,6 +99,11 @@ class Kn2row:
             grad = grad.reshape(self.taps, self.filters, grad.shape[-1]).transpose(0, 2, 1)  # (T, C, F)
             kernel_grad = grad.reshape(*self.geometry.window, *grad.shape[1:])  # (*K, C, F)
         return padded_grad, kernel_grad
+
+    def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
+        """Forward, nothing (the definition's terms); backward, the stack's zeros meet the kernel (input gradient)
+        and the input (kernel gradient)."""
+        return () if wants is None else (1,) * wants[0] + (0,) * wants[1]
 
     def _weights(self, kernel: jax.Array) -> jax.Array:
         """`(*K, C, F)` as `(C, T * F)`: every tap's weights side by side, tap-major."""

@@ -46,6 +46,7 @@ from jax import lax
 
 from ..geometry import ConvGeometry, is_static, window_offsets
 from ..plan import Tactics, sum_dtype
+from .guard import unfinished
 
 # Cook-Toom's interpolation points, in the order that keeps the transforms' values smallest.
 POINTS = (*map(Fraction, (0, 1, -1, 2, -2)), Fraction(1, 2), Fraction(-1, 2))
@@ -150,9 +151,7 @@ class Winograd:
             if self.images % b == 0 and b * self.image_bytes <= max(tactics.chunk_bytes, self.image_bytes)
         )
 
-    def forward(
-        self, padded: jax.Array, kernel: jax.Array, finish: Callable[[jax.Array], jax.Array] = lambda sums: sums
-    ) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
         """The sums, `(N, *O, F)`, in `sum_dtype` (the transforms never round to a 16-bit float), through `finish`.
 
         Each chunk's sums are cropped and finished (rounding, bias) as they
@@ -222,6 +221,10 @@ class Winograd:
             )
         )
         return padded_grad, None if u_grad is None else kernel_transpose(u_grad)[0]
+
+    def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
+        """Every operand: the transforms mix a tile's values."""
+        return (0, 1) if wants is None else (0, 1, 2)
 
     def _phases(self, padded: jax.Array) -> jax.Array:
         """`(N, *Sp, C) -> (N, n_1, [d_1], ..., C)`: zeros up to whole tiles, a dilated axis read as `(n, dilation)`."""

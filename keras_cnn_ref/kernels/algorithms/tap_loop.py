@@ -10,7 +10,7 @@ may hold an Inf or NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,7 @@ from jax import lax
 
 from ..geometry import ConvGeometry, window_offsets
 from ..plan import sum_dtype
+from .guard import unfinished
 
 
 class TapLoop:
@@ -43,7 +44,7 @@ class TapLoop:
         extent = ((n - 1) * stride + 1 for n, stride in zip(geometry.out_spatial, geometry.strides))
         self.window_shape = (padded_shape[0], *extent, padded_shape[-1])
 
-    def forward(self, padded: jax.Array, kernel: jax.Array) -> jax.Array:
+    def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
         taps, dtype = kernel.reshape(self.taps, *kernel.shape[-2:]), sum_dtype(padded)  # (T, C, F)
 
         def add_tap(t, sums):
@@ -54,7 +55,7 @@ class TapLoop:
             )
 
         sums = jnp.zeros((padded.shape[0], *self.geometry.out_spatial, kernel.shape[-1]), dtype)  # (N, *O, F)
-        return lax.fori_loop(0, self.taps, add_tap, sums)
+        return finish(lax.fori_loop(0, self.taps, add_tap, sums))
 
     def input_grad(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array) -> jax.Array:
         """`padded` gives only the shape and dtype."""
@@ -98,6 +99,10 @@ class TapLoop:
             self.input_grad(padded, kernel, out_grad) if wants[0] else None,
             self.kernel_grad(padded, out_grad) if wants[1] else None,
         )
+
+    def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
+        """Nothing: each operand meets only its own windows' terms."""
+        return ()
 
     def _window(self, padded: jax.Array, t: jax.Array) -> jax.Array:
         """Tap `t`'s strided window, `(N, *O, C)`."""

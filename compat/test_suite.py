@@ -3,9 +3,9 @@ the quick tier."""
 
 import pytest
 
-from keras_cnn_ref.compat.harness import Implementation
-from keras_cnn_ref.compat.report import failures_text
-from keras_cnn_ref.compat.suite import quick, run_case, select
+from keras_cnn_ref.conformance.harness import Implementation
+from keras_cnn_ref.conformance.report import failures_text
+from keras_cnn_ref.conformance.suite import quick, run_case, select
 
 OURS = Implementation()  # every layer keras_cnn_ref's
 QUICK = {(section.name, case["id"]) for section, case in quick()}

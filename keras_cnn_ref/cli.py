@@ -12,8 +12,10 @@ the ratios.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
+import signal
 import sys
 
 from keras_cnn_ref._registry import LAYERS
@@ -52,8 +54,11 @@ def unwritable(path: str | None, folder: bool = False) -> str | None:
 
 def _check_paths(args: argparse.Namespace, files: tuple[str, ...] = (), folders: tuple[str, ...] = ()) -> None:
     """Raises UsageError for the first output path that cannot be written, or a `--data` file that is not there."""
-    if getattr(args, "data", None) and not os.path.isfile(args.data):
-        raise UsageError(f"--data {args.data}: no such file.")
+    if data := getattr(args, "data", None):
+        from keras_cnn_ref.datasets import mnist_file_problem
+
+        if problem := mnist_file_problem(data):
+            raise UsageError(f"--data {data}: {problem}.")
     for name, folder in [(name, False) for name in files] + [(name, True) for name in folders]:
         if reason := unwritable(getattr(args, name), folder):
             raise UsageError(f"--{name} {getattr(args, name)}: {reason}.")
@@ -64,21 +69,25 @@ def _check(args: argparse.Namespace) -> int:
 
     import keras_cnn_ref
     from keras_cnn_ref import kernels
-    from keras_cnn_ref.compat import report, suite
-    from keras_cnn_ref.compat.harness import Implementation, keras, load_class
+    from keras_cnn_ref.conformance import report, suite
+    from keras_cnn_ref.conformance.harness import Implementation, keras, load_class
 
     chosen = suite.select(args.select, args.dtype)
+    if not chosen:
+        raise UsageError(_no_match(args.select, args.dtype))
     if args.list:
         print("\n".join(f"{section.name}/{case['id']}" for section, case in chosen))
         return 0
-    if not chosen:
-        raise UsageError(f"no case matches --select {args.select!r} --dtype {args.dtype}.")
     _check_paths(args, files=("json", "junit"))
     given = {name: spec for name in LAYERS if (spec := getattr(args, name))}
-    try:
-        impl = Implementation(**{name: load_class(spec) for name, spec in given.items()})
-    except (ValueError, ImportError) as error:
-        raise UsageError(str(error)) from None
+    classes = {}
+    for name, spec in given.items():
+        try:
+            classes[name] = load_class(spec)
+            Implementation(**{name: classes[name]})
+        except (ValueError, TypeError, ImportError) as error:
+            raise UsageError(f"--{name} {spec}: {error}.") from None
+    impl = Implementation(**classes)
     versions = {
         "plan": kernels.get_policy().value,
         "keras_cnn_ref": keras_cnn_ref.__version__,
@@ -89,7 +98,7 @@ def _check(args: argparse.Namespace) -> int:
     print(report.header(given, versions), flush=True)
     results = suite.run_suite(chosen, impl, verbose=_progress_verbosity())
     print(report.format_table(results))
-    if failures := report.failures_text(results):
+    if failures := report.failures_text(results, args.all_failures):
         print(failures)
     print(report.summary_line(results, versions["plan"]))
     if args.json:
@@ -98,6 +107,22 @@ def _check(args: argparse.Namespace) -> int:
         report.write_junit(args.junit, results)
     _said_written(args.json, args.junit)
     return 0 if all(result.ok for result in results) else 1
+
+
+def _no_match(select: str, dtype: str) -> str:
+    """Why no case matched: a layer this Keras lacks, or a pattern that is part of a segment (with the glob that
+    would match), or nothing at all."""
+    from keras_cnn_ref.conformance import suite
+    from keras_cnn_ref.conformance.harness import missing_layer
+
+    if select and (keys := suite.lacking(select)):
+        return f"no case of --select {select!r} runs here: {'; '.join(map(missing_layer, keys))}."
+    message = f"no case matches --select {select!r} --dtype {dtype}"
+    for pattern in filter(None, (select or "").split(",")):
+        for wider in (f"{pattern}-*", f"{pattern}*"):
+            if found := len(suite.select(wider, dtype)):
+                return f"{message} (a pattern matches whole segments of section/case ids; {wider!r} matches {found})."
+    return f"{message}."
 
 
 def _said_written(*paths: str | None) -> None:
@@ -147,27 +172,46 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _add_bench(commands) -> None:
-    bench = commands.add_parser("bench", help="time ours against built-in Keras (and PyTorch, when installed)")
+    bench = commands.add_parser(
+        "bench",
+        help="time ours against built-in Keras (and PyTorch, when installed)",
+        description="Time keras_cnn_ref against built-in Keras in one process, interleaved, after a warm-up: "
+        "model.fit, the training step's compile time and memory, and each layer case's passes.",
+    )
+    quick = json.loads(TYPICAL_TIMES.read_text())["bench_quick_seconds"]
     bench.add_argument(
         "--quick",
         action="store_true",
-        help="fewer, smaller cases, on the bundled MNIST sample unless --data: about half a minute",
+        help=f"fewer, smaller cases, on the bundled MNIST sample unless --data: {_minutes(quick)} on 2 CPU cores "
+        "(the full run: most of an hour)",
     )
     bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
     bench.add_argument("--markdown", metavar="PATH", help="write the tables as markdown")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG chart of the per-layer speedups")
-    bench.add_argument("--data", metavar="PATH", help="an mnist.npz file for the training figures")
+    bench.add_argument(
+        "--data",
+        metavar="PATH",
+        help="an mnist.npz file for the training figures (default: $KERAS_CNN_REF_MNIST, then "
+        "keras.datasets.mnist but with --quick, then the bundled sample)",
+    )
     _add_plan(bench)
     bench.set_defaults(run=_bench)
 
 
 def _add_train(commands) -> None:
-    train = commands.add_parser("train", help="train the documented model on MNIST, beside built-in Keras")
-    train.add_argument("--epochs", type=_positive, default=10)
-    train.add_argument("--batch-size", type=_positive, default=128)
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
-    train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batch order")
-    train.add_argument("--subset", type=_positive, metavar="N", help="train on the first N training images only")
+    train = commands.add_parser(
+        "train",
+        help="train the documented model on MNIST, beside built-in Keras",
+        description="Train the documented model on MNIST with keras_cnn_ref's layers and with built-in Keras's, "
+        "from the same initial weights and batches, and write the learning curves and both models.",
+    )
+    train.add_argument("--epochs", type=_positive, default=10, help="passes over the training set (default: 10)")
+    train.add_argument("--batch-size", type=_positive, default=128, help="images a step (default: 128)")
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default: 0.001)")
+    train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the batch order (default: 0)")
+    train.add_argument(
+        "--subset", type=_positive, metavar="N", help="train on the first N training images only (default: all)"
+    )
     train.add_argument(
         "--sides",
         default="both",
@@ -182,7 +226,7 @@ def _add_train(commands) -> None:
         "--out",
         default="mnist-run",
         metavar="DIR",
-        help="where results.json, learning_curves.png and the .keras models go",
+        help="where results.json, learning_curves.png and the .keras models go (default: mnist-run)",
     )
     _add_plan(train)
     train.set_defaults(run=_train)
@@ -216,14 +260,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+TYPICAL_TIMES = pathlib.Path(__file__).parent / "_data" / "typical_times.json"  # tools/typical_times.py
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
+def _check_epilog() -> str:
+    """The sections with their cases and typical times, how selections match, and the exit statuses."""
+    typical = json.loads(TYPICAL_TIMES.read_text())
+    sections = typical["sections"]
+    rows = [(name, f"{s['cases']} cases", _minutes(s["seconds"])) for name, s in sections.items()]
+    total = sum(s["seconds"] for s in sections.values())
+    rows.append(("all (a bare check)", f"{sum(s['cases'] for s in sections.values())} cases", _minutes(total)))
+    table = "\n".join(f"  {name:20s}{cases:>11s}   {time}" for name, cases, time in rows)
+    return (
+        f"sections (typical times measured on {typical['measured_on']}):\n{table}\n\n"
+        'selections: --select takes comma-separated globs over "section/case" ids; each matches a whole id or\n'
+        'a whole section: "layer_grid", "layer_grid/conv2d-*" (not conv2dtranspose-*), "*/*-float16".\n'
+        "--list prints the ids a selection takes.\n\n"
+        "exit status: 0 when every comparison holds, 1 when one fails, 2 for a usage error (one line on\n"
+        "stderr, before any case runs). A closed pipe (| head) ends the output quietly."
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keras-cnn-ref", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,train,bench}")
-    check = commands.add_parser("check", help="compare conv and pooling layers, and the plugin, with built-in Keras")
+    check = commands.add_parser(
+        "check",
+        help="compare conv and pooling layers, and the plugin, with built-in Keras",
+        description="Compare conv and pooling layers (keras_cnn_ref's, or yours as MODULE:CLASS) and the backend "
+        "plugin with built-in Keras, case by case: shapes, parameters, outputs, gradients, saved files, errors.",
+        epilog=_check_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument(
         "--select",
         metavar="PATTERN",
-        help='run the cases whose "section/case" id matches one of these comma-separated globs or contains it',
+        help='run the cases whose "section/case" id, or whose section, matches one of these comma-separated globs',
     )
     check.add_argument(
         "--dtype",
@@ -236,6 +314,12 @@ def _parser() -> argparse.ArgumentParser:
     for key, entry in LAYERS.items():
         check.add_argument(f"--{key}", metavar="MODULE:CLASS", help=f"the {entry.class_name} to check (default: ours)")
     check.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    check.add_argument(
+        "--all-failures",
+        action="store_true",
+        help="list every failing comparison, also of the cases that fail after an earlier case they follow (a "
+        "model's later layers), which are otherwise one line under it",
+    )
     _add_plan(check)
     check.set_defaults(run=_check)
     _add_train(commands)
@@ -257,10 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     try:
         _use_plan(args)
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except UsageError as error:
         print(f"keras-cnn-ref {args.command}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`| head`): end quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 128 + signal.SIGPIPE  # what a shell reports for a tool SIGPIPE ended
 
 
 if __name__ == "__main__":

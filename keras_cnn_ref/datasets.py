@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
+import zipfile
 
 import numpy as np
 
@@ -24,15 +25,27 @@ KEYS = ("x_train", "y_train", "x_test", "y_test")
 Split = tuple[np.ndarray, np.ndarray]
 
 
+def mnist_file_problem(path: str | os.PathLike) -> str | None:
+    """Why `path` is not an MNIST file in Keras's `mnist.npz` layout, or None if it is one.
+
+    >>> mnist_file_problem(__file__)
+    "not an .npz file (a zip of NumPy arrays, as numpy.savez writes; Keras's mnist.npz is one)"
+    """
+    if not os.path.isfile(path):
+        return "no such file"
+    if not zipfile.is_zipfile(path):
+        return "not an .npz file (a zip of NumPy arrays, as numpy.savez writes; Keras's mnist.npz is one)"
+    with np.load(path) as data:
+        if missing := [key for key in KEYS if key not in data.files]:
+            return f"an MNIST file needs the arrays {', '.join(KEYS)} (Keras's mnist.npz layout); it lacks {', '.join(missing)}"
+    return None
+
+
 def load_npz(path: str | os.PathLike) -> tuple[Split, Split]:
     """Reads a file in Keras's `mnist.npz` layout: `(x_train, y_train), (x_test, y_test)`."""
+    if problem := mnist_file_problem(path):
+        raise ValueError(f"{os.fspath(path)!r} is not an MNIST file: {problem}.")
     with np.load(path) as data:
-        missing = [key for key in KEYS if key not in data.files]
-        if missing:
-            raise ValueError(
-                f"An MNIST file needs the arrays {KEYS} (Keras's mnist.npz layout); "
-                f"{os.fspath(path)!r} lacks {missing}."
-            )
         return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 
 

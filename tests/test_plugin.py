@@ -10,7 +10,7 @@ from keras.src.backend.jax import nn
 
 from keras_cnn_ref import plugin
 from keras_cnn_ref.compare import compare
-from keras_cnn_ref.compat.model_level import XlaRefused, xla_window_ops_refuse
+from keras_cnn_ref.conformance.model_level import XlaRefused, xla_window_ops_refuse
 from keras_cnn_ref.layers._backend import minor_version
 
 

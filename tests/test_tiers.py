@@ -16,7 +16,7 @@ import pytest
 
 from keras_cnn_ref import plugin
 from keras_cnn_ref._registry import available
-from keras_cnn_ref.compat.suite import select
+from keras_cnn_ref.conformance.suite import select
 from keras_cnn_ref.kernels import Algorithm
 from keras_cnn_ref.layers._backend import minor_version
 from tests.doc_blocks import DOCUMENTS
@@ -74,7 +74,9 @@ def test_every_routed_op_runs_against_keras_own(quick_ids):
 
 
 def test_the_runner_catches_a_planted_defect(quick_ids):
-    assert _parameters(quick_ids, "compat/test_runner.py::test_each_planted_defect_exits_non_zero_and_names_its_case")
+    assert _parameters(
+        quick_ids, "tests/conformance/test_runner.py::test_each_planted_defect_exits_non_zero_and_names_its_case"
+    )
 
 
 def test_every_document_with_code_blocks_runs_them(quick_ids):

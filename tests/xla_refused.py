@@ -14,7 +14,7 @@ _session = contextlib.ExitStack()
 
 def pytest_configure(config) -> None:
     from keras_cnn_ref import plugin
-    from keras_cnn_ref.compat.model_level import xla_window_ops_refuse
+    from keras_cnn_ref.conformance.model_level import xla_window_ops_refuse
 
     config.addinivalue_line("markers", "requires_trainable_backend: Keras's own mark (its conftest.py's)")
     _session.enter_context(plugin.enabled())

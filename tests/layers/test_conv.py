@@ -12,7 +12,7 @@ import pytest
 import keras_cnn_ref.layers
 from keras_cnn_ref import kernels, plugin
 from keras_cnn_ref.compare import TOLERANCES, compare
-from keras_cnn_ref.compat.harness import check_layer
+from keras_cnn_ref.conformance.harness import check_layer
 from keras_cnn_ref.kernels import Algorithm, algorithms_run
 from keras_cnn_ref.layers import Conv2D
 

@@ -10,7 +10,7 @@ import pytest
 
 from keras_cnn_ref import layers
 from keras_cnn_ref._registry import LAYERS, available
-from keras_cnn_ref.compat.harness import check_layer
+from keras_cnn_ref.conformance.harness import check_layer
 from keras_cnn_ref.layers._backend import minor_version
 
 KNOWN = available(minor_version(keras.__version__))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import keras_cnn_ref.layers
-from keras_cnn_ref.compat.harness import check_layer
+from keras_cnn_ref.conformance.harness import check_layer
 from keras_cnn_ref.layers import MaxPooling2D
 
 pytestmark = pytest.mark.quick

@@ -15,8 +15,8 @@ import jax
 import numpy as np
 
 from keras_cnn_ref.compare import TOLERANCES, Comparison, agree, compare
-from keras_cnn_ref.compat.harness import BUILTIN, Implementation, compare_outputs_and_grads
-from keras_cnn_ref.compat.suite import Section
+from keras_cnn_ref.conformance.harness import BUILTIN, Implementation, compare_outputs_and_grads
+from keras_cnn_ref.conformance.suite import Section
 from keras_cnn_ref.models import DOCUMENTED_LAYERS, TOTAL_PARAMS, documented_model, keras
 
 TOLERANCE = TOLERANCES["float32"]
@@ -100,9 +100,11 @@ def _execution(case: dict, impl: Implementation) -> dict[str, Comparison]:
 
 
 _RUNS = {"layer": _layer, "gradients": _gradients, "fit": _fit, "execution": _execution}
-CASES = [{"id": spec["id"], "kind": "layer"} for spec in DOCUMENTED_LAYERS] + [
-    {"id": "model", "kind": "gradients"},
-    {"id": "fit-steps", "kind": "fit"},
-    {"id": "eager-jit-predict", "kind": "execution"},
+# Each layer's output is computed from the layers before it: a case "follows" them (`suite.run_suite`).
+_LAYER_IDS = [spec["id"] for spec in DOCUMENTED_LAYERS]
+CASES = [{"id": layer, "kind": "layer", "follows": _LAYER_IDS[:i]} for i, layer in enumerate(_LAYER_IDS)] + [
+    {"id": "model", "kind": "gradients", "follows": _LAYER_IDS},
+    {"id": "fit-steps", "kind": "fit", "follows": _LAYER_IDS},
+    {"id": "eager-jit-predict", "kind": "execution", "follows": _LAYER_IDS},
 ]
 SECTION = Section("documented_model", CASES, lambda case, impl: _RUNS[case["kind"]](case, impl))

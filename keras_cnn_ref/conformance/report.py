@@ -18,14 +18,31 @@ class Result:
     case: str
     compared: str
     comparison: Comparison
+    cause: str | None = None  # the earlier failing case ("section/case") whose failure this case's follows from
 
     @property
     def ok(self) -> bool:
         return self.comparison.ok
 
+    @property
+    def case_id(self) -> str:
+        return f"{self.section}/{self.case}"
 
-def results_from(section: str, case: str, comparisons: dict[str, Comparison]) -> list[Result]:
-    return [Result(section, case, compared, comparison) for compared, comparison in comparisons.items()]
+
+def results_from(section: str, case: str, comparisons: dict[str, Comparison], cause: str | None = None) -> list[Result]:
+    return [Result(section, case, compared, comparison, cause) for compared, comparison in comparisons.items()]
+
+
+def case_counts(results: list[Result]) -> tuple[int, int, int]:
+    """Cases passed, cases failed of their own, and cases that failed after an earlier one (its consequences)."""
+    cases: dict[str, Result | None] = {}
+    for r in results:
+        cases.setdefault(r.case_id, None)
+        if not r.ok:
+            cases[r.case_id] = cases[r.case_id] or r
+    failed = [r for r in cases.values() if r is not None]
+    consequences = sum(r.cause is not None for r in failed)
+    return len(cases) - len(failed), len(failed) - consequences, consequences
 
 
 def _figure(value: float) -> str:
@@ -48,7 +65,7 @@ def format_table(results: list[Result]) -> str:
             (
                 r.case,
                 r.compared,
-                "ok" if r.ok else "FAIL",
+                "ok" if r.ok else "after" if r.cause else "FAIL",
                 _figure(r.comparison.max_abs),
                 _figure(r.comparison.max_rel),
                 _figure(r.comparison.tolerance),
@@ -80,23 +97,48 @@ def header(given: dict[str, str], versions: dict[str, str]) -> str:
 
 
 def summary_line(results: list[Result], plan: str = "exact") -> str:
-    """The closing line: 'N passed, M failed', and under another plan than exact, which cases deviate.
+    """The closing line, in cases, as the progress bar counts: passed, failed, failed after an earlier failure;
+    then the comparisons; and under another plan than exact, which cases deviate.
 
     Under `fast`, minimal filtering's round-off differs from built-in's by
     place, so where a max pool meets a tie its gradient goes elsewhere, and
     a training comparison parts by more than round-off: reported, not hidden.
+
+    >>> from keras_cnn_ref.compare import Comparison
+    >>> print(summary_line([Result("m", "conv", "output", Comparison(False)), Result("m", "dense", "output",
+    ...     Comparison(False), cause="m/conv"), Result("m", "pool", "output", Comparison(True))]))
+    cases: 1 passed, 1 failed, 1 more failed after it (3 comparisons, 2 failed)
     """
-    failed = sum(not result.ok for result in results)
-    line = f"{len(results) - failed} passed, {failed} failed"
-    deviating = sorted({f"{r.section}/{r.case}" for r in results if not r.ok})
+    passed, failed, after = case_counts(results)
+    line = f"cases: {passed} passed, {failed} failed"
+    if after:
+        line += f", {after} more failed after {'it' if failed == 1 else 'them'}"
+    line += f" ({len(results)} comparisons, {sum(not r.ok for r in results)} failed)"
+    deviating = sorted({r.case_id for r in results if not r.ok})
     if plan != "exact" and deviating:
         line += f"; under the {plan} plan these cases deviate from built-in: {', '.join(deviating)}"
     return line
 
 
-def failures_text(results: list[Result]) -> str:
-    """One line per failing comparison: section/case, what, and why."""
-    return "\n".join(f"FAILED {r.section}/{r.case} [{r.compared}]: {r.comparison.detail}" for r in results if not r.ok)
+def failures_text(results: list[Result], consequences: bool = False) -> str:
+    """One line per failing comparison: section/case, what, and why. A case that failed after an earlier one
+    (its `cause`) is one line under its cause, or with `consequences` every comparison of it too."""
+    lines, after = [], {}
+    for r in results:
+        if r.cause and not r.ok:
+            after.setdefault(r.cause, {}).setdefault(r.case, []).append(r)
+    for r in results:
+        if not r.ok and (consequences or not r.cause):
+            lines.append(
+                f"FAILED {r.case_id} [{r.compared}]: {r.comparison.detail}" + (f" (after {r.cause})" if r.cause else "")
+            )
+    for cause, cases in after.items():
+        if not consequences:
+            lines.append(
+                f"AFTER {cause}: {len(cases)} later cases fail too, likely its consequences: {', '.join(cases)} "
+                "(--all-failures lists them)"
+            )
+    return "\n".join(lines)
 
 
 def _number(value: float) -> float | None:
@@ -115,18 +157,20 @@ def to_json(results: list[Result], implementation: dict, versions: dict) -> dict
             "max_rel": _number(r.comparison.max_rel),
             "tolerance": _number(r.comparison.tolerance),
             "detail": r.comparison.detail,
+            "after": r.cause,
         }
         for r in results
     ]
     failed = sum(not r.ok for r in results)
-    cases = {(r.section, r.case) for r in results}
-    failed_cases = sorted({f"{r.section}/{r.case}" for r in results if not r.ok})
+    passed_cases, failed_own, failed_after = case_counts(results)
     summary = {
         "comparisons": len(results),
         "passed": len(results) - failed,
         "failed": failed,
-        "cases": len(cases),
-        "failed_cases": failed_cases,
+        "cases": passed_cases + failed_own + failed_after,
+        "cases_failed": failed_own,
+        "cases_failed_after": failed_after,
+        "failed_cases": sorted({r.case_id for r in results if not r.ok}),
         "ok": not failed,
         "implementation": implementation,
         "versions": versions,

@@ -11,9 +11,10 @@ import pytest
 from keras_cnn_ref import Conv2D, Conv3D, MaxPooling2D, kernels
 from keras_cnn_ref._registry import LAYERS
 from keras_cnn_ref.cli import main
-from keras_cnn_ref.compat.defects import PLANTED
-from keras_cnn_ref.compat.harness import Implementation, load_class
-from keras_cnn_ref.compat.suite import run_suite, sections, select
+from keras_cnn_ref.conformance import report
+from keras_cnn_ref.conformance.harness import Implementation, load_class
+from keras_cnn_ref.conformance.suite import run_suite, sections, select
+from tests.conformance.defects import PLANTED
 
 
 # One planted defect runs in the quick tier: the runner's catch is the same code for every one.
@@ -29,7 +30,7 @@ def test_each_planted_defect_exits_non_zero_and_names_its_case(defect, tmp_path,
         [
             "check",
             flag,
-            f"keras_cnn_ref.compat.defects:{defect}",
+            f"tests.conformance.defects:{defect}",
             "--select",
             PLANTED[defect],
             "--json",
@@ -128,6 +129,63 @@ def test_list_select_and_dtype_choose_cases(capsys):
     listed = capsys.readouterr().out.split()
     assert listed and all(case.startswith("layer_grid/") and "bfloat16" in case for case in listed)
     assert main(["check", "--select", "no-such-case"]) == 2
+    assert main(["check", "--list", "--select", "no-such-case"]) == 2  # listing nothing is the same mistake
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.quick
+def test_a_selection_matches_whole_segments_with_globs_for_the_rest(capsys):
+    ids = lambda pattern: [f"{section.name}/{case['id']}" for section, case in select(pattern)]  # noqa: E731
+    assert ids("documented_model/conv2d") == ["documented_model/conv2d"]  # not conv2d_1, conv2d_2
+    assert ids("distribution/documented-data-layers") == ["distribution/documented-data-layers"]
+    grid = ids("layer_grid/conv2d-*")
+    assert grid and all(case_id.startswith("layer_grid/conv2d-") for case_id in grid)  # no conv2dtranspose-*
+    assert (
+        len(ids("layer_grid"))
+        == len(ids("layer_grid/*"))
+        == len(next(s for s in sections() if s.name == "layer_grid").cases)
+    )
+    assert main(["check", "--select", "layer_grid/conv2d"]) == 2
+    assert capsys.readouterr().err == (
+        "keras-cnn-ref check: no case matches --select 'layer_grid/conv2d' --dtype all (a pattern matches whole "
+        f"segments of section/case ids; 'layer_grid/conv2d-*' matches {len(grid)}).\n"
+    )
+
+
+@pytest.mark.quick
+def test_a_layer_this_keras_lacks_is_named_with_the_keras_that_has_it(monkeypatch, capsys):
+    from keras_cnn_ref.conformance import harness, suite
+    from keras_cnn_ref.conformance.family_cases import FAMILY_CASES
+    from keras_cnn_ref.conformance.layer_grid import SECTION
+
+    older = {key: entry for key, entry in harness.KNOWN.items() if entry.since <= (3, 12)}  # Keras 3.12's layers
+    monkeypatch.setattr(suite, "KNOWN", older)
+    monkeypatch.setattr(harness, "KNOWN", older)
+    grid = suite.Section.for_this_keras("layer_grid", FAMILY_CASES, SECTION.run)
+    monkeypatch.setattr(suite, "sections", lambda: [grid])
+    assert main(["check", "--select", "layer_grid/adaptiveavgpool2d-*"]) == 2
+    assert capsys.readouterr().err == (
+        "keras-cnn-ref check: no case of --select 'layer_grid/adaptiveavgpool2d-*' runs here: "
+        f"AdaptiveAveragePooling2D (adaptiveavgpool2d) needs Keras 3.13 or newer; this is Keras {harness.keras.__version__}.\n"
+    )
+    assert main(["check", "--adaptivemaxpool1d", "keras_cnn_ref:AdaptiveMaxPooling1D"]) == 2
+    assert "AdaptiveMaxPooling1D (adaptivemaxpool1d) needs Keras 3.13 or newer" in capsys.readouterr().err
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize(
+    "flag, spec, message",
+    [
+        ("--maxpool2d", "keras_cnn_ref:Conv2D", "is not a MaxPooling2D: MaxPooling2D(pool_size=2) on an input"),
+        ("--conv2d", "keras_cnn_ref:Conv1D", "is not a Conv2D: Conv2D(filters=2, kernel_size=2) on an input"),
+        ("--conv2d", "keras_cnn_ref.compare:Comparison", "is not a Keras layer (a subclass of keras.layers.Layer)"),
+    ],
+)
+def test_a_class_of_the_wrong_kind_is_one_line_and_status_2_before_any_case_runs(flag, spec, message, capsys):
+    assert main(["check", flag, spec, "--select", "documented_model"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith(f"keras-cnn-ref check: {flag} {spec}: ")
+    assert message in captured.err and captured.err.count("\n") == 1
 
 
 @pytest.mark.quick
@@ -158,7 +216,7 @@ def test_a_failure_line_labels_its_sides_and_prints_plain_numbers(capsys):
             [
                 "check",
                 "--conv2d",
-                "keras_cnn_ref.compat.defects:FlippedKernelConv2D",
+                "tests.conformance.defects:FlippedKernelConv2D",
                 "--select",
                 PLANTED["FlippedKernelConv2D"],
             ]
@@ -175,10 +233,37 @@ def test_a_failure_line_labels_its_sides_and_prints_plain_numbers(capsys):
 
 @pytest.mark.quick
 def test_the_progress_bar_counts_failed_cases_in_whole_numbers(capsys):
-    impl = Implementation(conv2d=load_class("keras_cnn_ref.compat.defects:FlippedKernelConv2D"))
+    impl = Implementation(conv2d=load_class("tests.conformance.defects:FlippedKernelConv2D"))
     run_suite(select(PLANTED["FlippedKernelConv2D"] + "," + PLANTED["SplitTiesMaxPooling2D"]), impl, verbose=2)
     progress = capsys.readouterr().out.strip()
-    assert progress.endswith(" - failed: 1"), progress
+    assert progress.endswith(" - failed cases: 1 - failed after: 0"), progress
+
+
+class OffsetConv2D(Conv2D):
+    """One bug: 1e-3 added to every output. Every later layer of a model then differs too."""
+
+    def call(self, x):
+        return super().call(x) + 1e-3
+
+
+@pytest.mark.quick
+def test_one_wrong_layer_is_one_failure_and_the_layers_after_it_its_consequences(tmp_path, capsys):
+    results = run_suite(select("documented_model"), Implementation(conv2d=OffsetConv2D), verbose=2)
+    assert capsys.readouterr().out.strip().endswith(" - failed cases: 1 - failed after: 10")  # the same unit
+    assert (
+        report.summary_line(results) == "cases: 0 passed, 1 failed, 10 more failed after it (51 comparisons, 34 failed)"
+    )
+    lines = report.failures_text(results).splitlines()
+    assert [line.split(" [")[0] for line in lines[:-1]] == ["FAILED documented_model/conv2d"]
+    assert lines[-1] == (
+        "AFTER documented_model/conv2d: 10 later cases fail too, likely its consequences: max_pooling2d, "
+        "conv2d_1, max_pooling2d_1, conv2d_2, flatten, dense, dense_1, model, fit-steps, eager-jit-predict "
+        "(--all-failures lists them)"
+    )
+    every = report.failures_text(results, consequences=True).splitlines()
+    assert len(every) == 34 and every[-1].endswith("(after documented_model/conv2d)")
+    rows = report.to_json(results, {}, {})["results"]
+    assert len(rows) == 51 and {row["after"] for row in rows if not row["ok"]} == {None, "documented_model/conv2d"}
 
 
 class MyConv2D(Conv2D):
@@ -211,7 +296,7 @@ def test_the_distribution_section_refuses_classes_its_fresh_process_cannot_impor
 
 @pytest.mark.quick
 def test_the_leaking_causal_defect_is_caught_by_what_it_sees_not_by_its_length():
-    impl = Implementation(conv1d=load_class("keras_cnn_ref.compat.defects:FutureLeakingConv1D"))
+    impl = Implementation(conv1d=load_class("tests.conformance.defects:FutureLeakingConv1D"))
     results = run_suite(select(PLANTED["FutureLeakingConv1D"]), impl)
     failed = {result.compared for result in results if not result.ok}
     assert "output" in failed and "symbolic shape" not in failed, failed

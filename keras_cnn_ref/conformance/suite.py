@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 
 from keras_cnn_ref.compare import Comparison
-from keras_cnn_ref.compat.harness import KNOWN, Implementation, keras
-from keras_cnn_ref.compat.report import Result, results_from
+from keras_cnn_ref.conformance.harness import KNOWN, Implementation, keras
+from keras_cnn_ref.conformance.report import Result, results_from
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,15 +19,30 @@ class Section:
     name: str
     cases: list[dict]
     run: Callable[[dict, Implementation], dict[str, Comparison]]
+    lacking: list[dict] = dataclasses.field(default_factory=list)  # cases of layers this Keras lacks
+
+    @classmethod
+    def for_this_keras(cls, name: str, cases: list[dict], run: Callable) -> Section:
+        """The section of `cases`, those of layers this Keras lacks (adaptive pooling before 3.13) set aside."""
+        has = [case.get("layer", "conv2d") in KNOWN for case in cases]
+        return cls(name, [c for c, h in zip(cases, has) if h], run, [c for c, h in zip(cases, has) if not h])
 
 
-def known(cases: list[dict]) -> list[dict]:
-    """The cases of layers this Keras has (adaptive pooling from Keras 3.13)."""
-    return [case for case in cases if case.get("layer", "conv2d") in KNOWN]
+def lacking(pattern: str) -> list[str]:
+    """The layers, by key, that this Keras lacks and whose cases `pattern` would select."""
+    patterns = [p.rstrip("/") for p in pattern.split(",") if p]
+    return sorted(
+        {
+            case["layer"]
+            for section in sections()
+            for case in section.lacking
+            if any(matches(f"{section.name}/{case['id']}", p) for p in patterns)
+        }
+    )
 
 
 def sections() -> list[Section]:
-    from keras_cnn_ref.compat import distribution, documented_model, errors, layer_grid, model_level, serialization
+    from keras_cnn_ref.conformance import distribution, documented_model, errors, layer_grid, model_level, serialization
 
     return [
         documented_model.SECTION,
@@ -45,19 +60,30 @@ def case_dtype(case: dict) -> str:
     return keras.dtype_policies.get(case.get("config", {}).get("dtype", "float32")).compute_dtype
 
 
+def matches(case_id: str, pattern: str) -> bool:
+    """Whether `pattern`, a glob, matches the "section/case" id whole, or its section whole.
+
+    >>> [matches("layer_grid/conv2d-same", p) for p in ("layer_grid", "layer_grid/conv2d", "layer_grid/conv2d-*", "*/*-same")]
+    [True, False, True, True]
+    >>> matches("layer_grid/conv2dtranspose-same", "layer_grid/conv2d*"), matches("documented_model/conv2d_1", "documented_model/conv2d")
+    (True, False)
+    """
+    section = case_id.partition("/")[0]
+    return fnmatch.fnmatchcase(case_id, pattern) or fnmatch.fnmatchcase(section, pattern)
+
+
 def select(pattern: str | None = None, dtype: str = "all") -> list[tuple[Section, dict]]:
-    """Cases whose "section/case" id matches `pattern` (comma-separated globs or
-    substrings) and, unless `dtype` is "all", that compute in `dtype`.
+    """Cases whose "section/case" id matches one of `pattern`'s comma-separated globs (`matches`) and, unless
+    `dtype` is "all", that compute in `dtype`.
 
     >>> len(select("documented_model/conv2d*,errors/pool-size-0"))
     4
     """
-    patterns = [p for p in (pattern or "").split(",") if p]
+    patterns = [p.rstrip("/") for p in (pattern or "").split(",") if p]
     chosen = []
     for section in sections():
         for case in section.cases:
-            case_id = f"{section.name}/{case['id']}"
-            if patterns and not any(fnmatch.fnmatchcase(case_id, p) or p in case_id for p in patterns):
+            if patterns and not any(matches(f"{section.name}/{case['id']}", p) for p in patterns):
                 continue
             if dtype != "all" and case_dtype(case) != dtype:
                 continue
@@ -70,7 +96,7 @@ def quick(per_section: int = 3) -> list[tuple[Section, dict]]:
     Keras has (from the registry), and `per_section` cases spread evenly over each other section's cases not
     marked "slow"; none of distribution's, each a process of 8 devices (the full tier runs them).
 
-    >>> from keras_cnn_ref.compat.harness import KNOWN
+    >>> from keras_cnn_ref.conformance.harness import KNOWN
     >>> sum(section.name == "layer_grid" for section, _ in quick()) == len(KNOWN)
     True
     """
@@ -103,15 +129,27 @@ def error_text(error: Exception, limit: int = 300) -> str:
 
 
 def run_suite(chosen: list[tuple[Section, dict]], impl: Implementation, verbose: int = 0) -> list[Result]:
-    """Runs the chosen cases, with Keras's progress bar and the count of failed cases when `verbose`."""
-    progress = keras.utils.Progbar(len(chosen), verbose=verbose, stateful_metrics=["failed"], unit_name="case")
-    results, failed = [], 0
+    """Runs the chosen cases, with Keras's progress bar and its counts of failed cases when `verbose`.
+
+    A case that fails after a case it `follows` failed (a later layer of the
+    same model) is that one's consequence: its results name it as their
+    `cause`, and it counts apart ("failed after").
+    """
+    metrics = ["failed cases", "failed after"]
+    progress = keras.utils.Progbar(len(chosen), verbose=verbose, stateful_metrics=metrics, unit_name="case")
+    results, causes, after = [], [], 0
     for done, (section, case) in enumerate(chosen, 1):
         case_results = run_case(section, case, impl)
-        failed += not all(result.ok for result in case_results)
+        if not all(result.ok for result in case_results):
+            follows = {f"{section.name}/{earlier}" for earlier in case.get("follows", ())}
+            if cause := next((earlier for earlier in causes if earlier in follows), None):
+                case_results = [dataclasses.replace(result, cause=cause) for result in case_results]
+                after += 1
+            else:
+                causes.append(f"{section.name}/{case['id']}")
         results += case_results
         if verbose:
-            progress.update(done, values=[("failed", Count(failed))])
+            progress.update(done, values=list(zip(metrics, (Count(len(causes)), Count(after)))))
     return results
 
 

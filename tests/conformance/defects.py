@@ -1,6 +1,6 @@
 """Deliberately wrong layers, each with one planted defect, to prove the suite can fail.
 
-    keras-cnn-ref check --conv2d keras_cnn_ref.compat.defects:FlippedKernelConv2D
+    keras-cnn-ref check --conv2d tests.conformance.defects:FlippedKernelConv2D
 
 must exit non-zero and name the failing cases. Each class is registered for
 `.keras` files and otherwise computes correctly. Their class names are not

@@ -4,7 +4,7 @@ Each grid covers its axes 3-wise in float32 and pairwise in each 16-bit
 policy, as the convolution grids do (`cases.cover`).
 """
 
-from keras_cnn_ref.compat.cases import FLOAT32_STRENGTH, HALF_STRENGTH, _named, cover
+from keras_cnn_ref.conformance.cases import FLOAT32_STRENGTH, HALF_STRENGTH, _named, cover
 
 FORMATS = ("channels_last", "channels_first")
 SPATIAL = {1: (7,), 2: (5, 6), 3: (3, 4, 3)}

@@ -21,9 +21,15 @@ from jax._src.lax import convolution, windowed_reductions  # the primitives; jax
 
 from keras_cnn_ref import plugin
 from keras_cnn_ref.compare import Comparison, agree, compare
-from keras_cnn_ref.compat.harness import Implementation, case_input, keras, outputs_and_grads, traced_outputs_and_grads
-from keras_cnn_ref.compat.model_cases import MODEL_CASES, STACKS
-from keras_cnn_ref.compat.suite import Section, known
+from keras_cnn_ref.conformance.harness import (
+    Implementation,
+    case_input,
+    keras,
+    outputs_and_grads,
+    traced_outputs_and_grads,
+)
+from keras_cnn_ref.conformance.model_cases import MODEL_CASES, STACKS
+from keras_cnn_ref.conformance.suite import Section
 
 TOLERANCE = 1e-4
 XLA_WINDOW_PRIMITIVES = {
@@ -166,4 +172,4 @@ def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
     }
 
 
-SECTION = Section("model_level", known(MODEL_CASES), run)
+SECTION = Section.for_this_keras("model_level", MODEL_CASES, run)

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from keras_cnn_ref._devices import run_on_devices, run_on_processes
 from keras_cnn_ref.compare import Comparison
-from keras_cnn_ref.compat.harness import Implementation
-from keras_cnn_ref.compat.suite import Section
+from keras_cnn_ref.conformance.harness import Implementation
+from keras_cnn_ref.conformance.suite import Section
 
 DEVICES = 8
 MODELS = ("documented", "wider", "residual")
@@ -66,7 +66,7 @@ def run(case: dict, impl: Implementation) -> dict[str, Comparison]:
             "The distribution section runs each case in a fresh process, so the classes must be "
             f"importable by module. Received: {unimportable}"
         )
-    request, worker = {"case": case, "classes": classes}, "keras_cnn_ref.compat.distribution_worker"
+    request, worker = {"case": case, "classes": classes}, "keras_cnn_ref.conformance.distribution_worker"
     processes = case.get("processes", 1)
     if processes == 1:
         replies = [run_on_devices(worker, request, DEVICES, timeout_s=900)]

@@ -18,8 +18,8 @@ from jax.experimental import multihost_utils
 from keras_cnn_ref import plugin
 from keras_cnn_ref._devices import collectives, serve
 from keras_cnn_ref.compare import Comparison, agree, compare
-from keras_cnn_ref.compat.distribution import DEVICES
-from keras_cnn_ref.compat.harness import keras, load_class
+from keras_cnn_ref.conformance.distribution import DEVICES
+from keras_cnn_ref.conformance.harness import keras, load_class
 from keras_cnn_ref.datasets import SAMPLE_PATH, load_npz
 from keras_cnn_ref.models import MODELS
 

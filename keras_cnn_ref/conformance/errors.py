@@ -1,10 +1,10 @@
 """Section "errors": bad arguments and inputs raise what built-in Keras raises."""
 
 from keras_cnn_ref.compare import Comparison, agree
-from keras_cnn_ref.compat.cases import ERROR_CASES
-from keras_cnn_ref.compat.family_cases import FAMILY_ERROR_CASES
-from keras_cnn_ref.compat.harness import BUILTIN, Implementation, keras
-from keras_cnn_ref.compat.suite import Section, error_text, known
+from keras_cnn_ref.conformance.cases import ERROR_CASES
+from keras_cnn_ref.conformance.family_cases import FAMILY_ERROR_CASES
+from keras_cnn_ref.conformance.harness import BUILTIN, Implementation, keras
+from keras_cnn_ref.conformance.suite import Section, error_text
 from keras_cnn_ref.layers._backend import minor_version
 
 
@@ -51,4 +51,4 @@ def recorded(builtin_does: str | dict[str, str], version: str | None = None) -> 
     return builtin_does[max((since for since in builtin_does if minor_version(since) <= minor), key=minor_version)]
 
 
-SECTION = Section("errors", ERROR_CASES + known(FAMILY_ERROR_CASES), run)
+SECTION = Section.for_this_keras("errors", ERROR_CASES + FAMILY_ERROR_CASES, run)

@@ -15,13 +15,28 @@ import jax
 import numpy as np
 
 from keras_cnn_ref import layers
-from keras_cnn_ref._registry import available
+from keras_cnn_ref._registry import LAYERS, available
 from keras_cnn_ref.compare import TOLERANCES, Comparison, agree, compare
-from keras_cnn_ref.compat.cases import DEFAULT_INPUT_SHAPE
+from keras_cnn_ref.conformance.cases import DEFAULT_INPUT_SHAPE
 from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
 KNOWN = available(minor_version(keras.__version__))  # the layers this Keras has
+
+
+def missing_layer(key: str) -> str:
+    """Why this Keras has no layer `key`: a newer Keras has it, or no Keras does.
+
+    >>> missing_layer("conv4d")  # doctest: +ELLIPSIS
+    "No layer 'conv4d'; the keys are ...avgpool1d, avgpool2d, ..."
+    """
+    if key in LAYERS:
+        entry = LAYERS[key]
+        return (
+            f"{entry.class_name} ({key}) needs Keras {'.'.join(map(str, entry.since))} or newer; "
+            f"this is Keras {keras.__version__}"
+        )
+    return f"No layer {key!r}; the keys are {', '.join(sorted(KNOWN))}"
 
 
 class Implementation:
@@ -33,8 +48,12 @@ class Implementation:
 
     def __init__(self, conv2d: type | None = None, maxpool2d: type | None = None, **classes: type):
         given = {"conv2d": conv2d, "maxpool2d": maxpool2d, **classes}
-        if unknown := sorted(set(given) - set(KNOWN)):
-            raise ValueError(f"Unknown layer keys {unknown}; the keys are {sorted(KNOWN)}.")
+        for key in given:
+            if key not in KNOWN:
+                raise ValueError(missing_layer(key))
+        for key, cls in given.items():
+            if cls is not None:
+                check_kind(key, cls)
         self.classes = {key: given.get(key) or getattr(layers, entry.class_name) for key, entry in KNOWN.items()}
 
     def layer(self, key: str) -> type:
@@ -48,6 +67,41 @@ class Implementation:
 
     def describe(self) -> dict[str, str]:
         return {key: f"{cls.__module__}:{cls.__qualname__}" for key, cls in self.classes.items()}
+
+
+# What any layer of a kind takes: a config for `check_kind`'s trial call.
+_TRIAL_CONFIGS = {
+    "conv": {"filters": 2, "kernel_size": 2},
+    "conv_transpose": {"filters": 2, "kernel_size": 2},
+    "depthwise": {"kernel_size": 2},
+    "separable": {"filters": 2, "kernel_size": 2},
+    "max_pool": {"pool_size": 2},
+    "average_pool": {"pool_size": 2},
+    "adaptive_max_pool": {"output_size": 2},
+    "adaptive_average_pool": {"output_size": 2},
+}
+
+
+def check_kind(key: str, cls: type) -> None:
+    """Raises a TypeError unless `cls` can stand for the layer `key` names: a Keras layer that takes its
+    arguments and gives built-in's output shape on a symbolic input of its rank.
+
+    >>> check_kind("maxpool2d", keras.layers.Conv2D)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: ...:Conv2D is not a MaxPooling2D: MaxPooling2D(pool_size=2) on an input (None, 6, 6, 4) gives TypeError: ...missing 2 required positional arguments: 'filters' and 'kernel_size'
+    """
+    entry, name = KNOWN[key], f"{cls.__module__}:{cls.__qualname__}"
+    if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+        raise TypeError(f"{name} is not a Keras layer (a subclass of keras.layers.Layer), so not a {entry.class_name}")
+    config, shape = _TRIAL_CONFIGS[entry.kind], (None, *(6,) * entry.rank, 4)
+    expected = getattr(keras.layers, entry.class_name)(**config)(keras.Input(shape[1:])).shape
+    try:
+        received = cls(**config)(keras.Input(shape[1:])).shape
+    except Exception as error:
+        received = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    if received != expected:
+        call = f"{entry.class_name}({', '.join(f'{k}={v}' for k, v in config.items())}) on an input {shape}"
+        raise TypeError(f"{name} is not a {entry.class_name}: {call} gives {received}")
 
 
 BUILTIN = Implementation(**{key: getattr(keras.layers, entry.class_name) for key, entry in KNOWN.items()})

@@ -11,10 +11,10 @@ import textwrap
 import numpy as np
 
 from keras_cnn_ref.compare import Comparison, compare
-from keras_cnn_ref.compat.cases import SERIALIZATION_CASES
-from keras_cnn_ref.compat.family_cases import FAMILY_SERIALIZATION_CASES
-from keras_cnn_ref.compat.harness import BUILTIN, Implementation, keras, randomize_weights
-from keras_cnn_ref.compat.suite import Section, error_text, known
+from keras_cnn_ref.conformance.cases import SERIALIZATION_CASES
+from keras_cnn_ref.conformance.family_cases import FAMILY_SERIALIZATION_CASES
+from keras_cnn_ref.conformance.harness import BUILTIN, Implementation, keras, randomize_weights
+from keras_cnn_ref.conformance.suite import Section, error_text
 from keras_cnn_ref.models import documented_model
 
 
@@ -132,8 +132,8 @@ def _keras_file(case: dict, impl: Implementation) -> dict[str, Comparison]:
 
 
 _RUNS = {"config": _config, "weights": _weights, "keras_file": _keras_file}
-SECTION = Section(
+SECTION = Section.for_this_keras(
     "serialization",
-    SERIALIZATION_CASES + known(FAMILY_SERIALIZATION_CASES),
+    SERIALIZATION_CASES + FAMILY_SERIALIZATION_CASES,
     lambda case, impl: _RUNS[case["kind"]](case, impl),
 )

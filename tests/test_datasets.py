@@ -33,8 +33,11 @@ def test_a_given_path_and_the_environment_variable_are_used(tmp_path, monkeypatc
 
 def test_a_file_in_another_layout_gets_a_clear_error(tmp_path):
     np.savez(tmp_path / "wrong.npz", images=np.zeros(3))
-    with pytest.raises(ValueError, match=r"lacks \['x_train', 'y_train', 'x_test', 'y_test'\]"):
+    with pytest.raises(ValueError, match=r"is not an MNIST file: .*; it lacks x_train, y_train, x_test, y_test\.$"):
         datasets.load_npz(tmp_path / "wrong.npz")
+    (tmp_path / "text.npz").write_text("x_train,y_train\n")  # not what NumPy's "pickled data" message suggests
+    with pytest.raises(ValueError, match=r"is not an MNIST file: not an \.npz file \(a zip of NumPy arrays"):
+        datasets.load_npz(tmp_path / "text.npz")
 
 
 def test_without_network_the_bundled_sample_is_used_and_said(monkeypatch, capsys):

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 
-import pytest
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
@@ -54,7 +52,6 @@ def _run_conformance_project(tmp_path, *arguments, pythonpath: str = ""):
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=project, env=env)
 
 
-@pytest.mark.quick
 def test_the_conformance_project_selects_cases_with_k_and_expects_its_known_failure(tmp_path):
     result = _run_conformance_project(tmp_path, "-k", "conv2d_1 or weights-h5-from", "-x")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -84,7 +81,6 @@ def test_a_failing_case_fails_the_project_s_run_with_its_comparison(tmp_path):
     assert re.search(r"FAILED edge_semantics/conv-bias-is-added \[output\]: first difference at", result.stdout)
 
 
-@pytest.mark.quick
 def test_a_bad_plugin_option_is_a_pytest_usage_error(tmp_path):
     result = _run_conformance_project(tmp_path, "--keras-cnn-ref", "maxpool2d=my_layers:MyConv2D")
     assert result.returncode == 4  # pytest's status for a usage error

@@ -246,7 +246,6 @@ class OffsetConv2D(Conv2D):
         return super().call(x) + 1e-3
 
 
-@pytest.mark.quick
 def test_one_wrong_layer_is_one_failure_and_the_layers_after_it_its_consequences(tmp_path, capsys):
     results = run_suite(select("documented_model"), Implementation(conv2d=OffsetConv2D), verbose=2)
     assert capsys.readouterr().out.strip().endswith(" - failed cases: 1 - failed after: 10")  # the same unit

@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
     import keras_cnn_ref
     from keras_cnn_ref import kernels
     from keras_cnn_ref.conformance import report, suite
-    from keras_cnn_ref.conformance.harness import Implementation, keras, load_class
+    from keras_cnn_ref.conformance.harness import Implementation, check_kind, keras, load_class
 
     chosen = suite.select(args.select, args.dtype)
     if not chosen:
@@ -84,7 +84,8 @@ def _check(args: argparse.Namespace) -> int:
     for name, spec in given.items():
         try:
             classes[name] = load_class(spec)
-            Implementation(**{name: classes[name]})
+            Implementation(**{name: classes[name]})  # a layer this Keras has
+            check_kind(name, classes[name])
         except (ValueError, TypeError, ImportError) as error:
             raise UsageError(f"--{name} {spec}: {error}.") from None
     impl = Implementation(**classes)

@@ -51,9 +51,6 @@ class Implementation:
         for key in given:
             if key not in KNOWN:
                 raise ValueError(missing_layer(key))
-        for key, cls in given.items():
-            if cls is not None:
-                check_kind(key, cls)
         self.classes = {key: given.get(key) or getattr(layers, entry.class_name) for key, entry in KNOWN.items()}
 
     def layer(self, key: str) -> type:

@@ -54,7 +54,7 @@ class Suite(pytest.Collector):
 
     def setup_from(self, given: list[str], select: str | None, dtype: str) -> None:
         from keras_cnn_ref.conformance import suite
-        from keras_cnn_ref.conformance.harness import Implementation, load_class
+        from keras_cnn_ref.conformance.harness import Implementation, check_kind, load_class
 
         classes = {}
         for option in given:
@@ -63,7 +63,8 @@ class Suite(pytest.Collector):
                 raise pytest.UsageError(f"--keras-cnn-ref takes KEY=MODULE:CLASS. Received: {option!r}")
             try:
                 classes[key] = load_class(spec)
-                Implementation(**{key: classes[key]})
+                Implementation(**{key: classes[key]})  # a layer this Keras has
+                check_kind(key, classes[key])
             except (ValueError, TypeError, ImportError) as error:
                 raise pytest.UsageError(f"--keras-cnn-ref {option}: {error}") from None
         self.impl = Implementation(**classes)

@@ -83,8 +83,8 @@ def _check(args: argparse.Namespace) -> int:
     classes = {}
     for name, spec in given.items():
         try:
+            Implementation(**{name: None})  # a layer this Keras has, before its class is looked for
             classes[name] = load_class(spec)
-            Implementation(**{name: classes[name]})  # a layer this Keras has
             check_kind(name, classes[name])
         except (ValueError, TypeError, ImportError) as error:
             raise UsageError(f"--{name} {spec}: {error}.") from None

@@ -62,8 +62,8 @@ class Suite(pytest.Collector):
             if not spec:
                 raise pytest.UsageError(f"--keras-cnn-ref takes KEY=MODULE:CLASS. Received: {option!r}")
             try:
+                Implementation(**{key: None})  # a layer this Keras has, before its class is looked for
                 classes[key] = load_class(spec)
-                Implementation(**{key: classes[key]})  # a layer this Keras has
                 check_kind(key, classes[key])
             except (ValueError, TypeError, ImportError) as error:
                 raise pytest.UsageError(f"--keras-cnn-ref {option}: {error}") from None

@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
     import keras_cnn_ref
     from keras_cnn_ref import kernels
     from keras_cnn_ref.conformance import report, suite
-    from keras_cnn_ref.conformance.harness import Implementation, check_kind, keras, load_class
+    from keras_cnn_ref.conformance.harness import Implementation, given_class, keras
 
     chosen = suite.select(args.select, args.dtype)
     if not chosen:
@@ -83,9 +83,7 @@ def _check(args: argparse.Namespace) -> int:
     classes = {}
     for name, spec in given.items():
         try:
-            Implementation(**{name: None})  # a layer this Keras has, before its class is looked for
-            classes[name] = load_class(spec)
-            check_kind(name, classes[name])
+            classes[name] = given_class(name, spec)
         except (ValueError, TypeError, ImportError) as error:
             raise UsageError(f"--{name} {spec}: {error}.") from None
     impl = Implementation(**classes)

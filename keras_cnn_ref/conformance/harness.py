@@ -121,6 +121,15 @@ def load_class(spec: str) -> type:
     return cls
 
 
+def given_class(key: str, spec: str) -> type:
+    """The class `"MODULE:CLASS"` names, to stand for the layer `key`: one this Keras has (`missing_layer`),
+    then the class (`load_class`), then of its kind (`check_kind`). The command's and the plugin's check."""
+    Implementation(**{key: None})
+    cls = load_class(spec)
+    check_kind(key, cls)
+    return cls
+
+
 def vjp_program(layer, x, seed: int = 0):
     """`layer`'s forward pass and the VJP of a seeded random cotangent, as one function and its arguments.
 

@@ -54,7 +54,7 @@ class Suite(pytest.Collector):
 
     def setup_from(self, given: list[str], select: str | None, dtype: str) -> None:
         from keras_cnn_ref.conformance import suite
-        from keras_cnn_ref.conformance.harness import Implementation, check_kind, load_class
+        from keras_cnn_ref.conformance.harness import Implementation, given_class
 
         classes = {}
         for option in given:
@@ -62,9 +62,7 @@ class Suite(pytest.Collector):
             if not spec:
                 raise pytest.UsageError(f"--keras-cnn-ref takes KEY=MODULE:CLASS. Received: {option!r}")
             try:
-                Implementation(**{key: None})  # a layer this Keras has, before its class is looked for
-                classes[key] = load_class(spec)
-                check_kind(key, classes[key])
+                classes[key] = given_class(key, spec)
             except (ValueError, TypeError, ImportError) as error:
                 raise pytest.UsageError(f"--keras-cnn-ref {option}: {error}") from None
         self.impl = Implementation(**classes)

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
-from .guard import unfinished
+from .guard import ByGradients, unfinished
 
 
 def uses_band(
@@ -43,7 +43,7 @@ def uses_band(
     return kernel_h * padded_shape[2] * channels * geometry.out_spatial[1] * filters <= max_weights
 
 
-class BandedRows:
+class BandedRows(ByGradients):
     """The forward and backward passes of one correlation, by banded rows.
 
     Every operand value meets only the weights of its own windows: the band
@@ -67,15 +67,6 @@ class BandedRows:
         return finish(
             out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])
         )  # (N, OH, OW, F)
-
-    def backward(
-        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
-    ) -> tuple[jax.Array | None, jax.Array | None]:
-        """`input_grad` and `kernel_grad`, None for each one not in `wants`."""
-        return (
-            self.input_grad(padded, kernel, out_grad) if wants[0] else None,
-            self.kernel_grad(padded, out_grad) if wants[1] else None,
-        )
 
     def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
         """The band's zeros meet the forward pass's input and the input gradient's output gradient."""

@@ -48,6 +48,17 @@ class Correlation(Protocol):
         ...
 
 
+class ByGradients:
+    """`backward` for an algorithm that computes its two gradients apart: `input_grad` and `kernel_grad`."""
+
+    def backward(self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]) -> Grads:
+        """`input_grad` and `kernel_grad`, None for each one not in `wants`."""
+        return (
+            self.input_grad(padded, kernel, out_grad) if wants[0] else None,
+            self.kernel_grad(padded, out_grad) if wants[1] else None,
+        )
+
+
 class Guarded:
     """`algorithm` where the operands it mixes are finite, `fallback` (the tap loop) where one is not.
 

@@ -19,10 +19,10 @@ from jax import lax
 
 from ..geometry import ConvGeometry, window_offsets
 from ..plan import sum_dtype
-from .guard import unfinished
+from .guard import ByGradients, unfinished
 
 
-class TapLoop:
+class TapLoop(ByGradients):
     """The fallback of the band and of minimal filtering, one group: the correlation's definition, a tap per step.
 
     The forward pass adds each tap's strided window times the tap's weights;
@@ -90,15 +90,6 @@ class TapLoop:
 
         grads = jnp.zeros((self.taps, padded.shape[-1], out_grad.shape[-1]), sum_dtype(padded))  # (T, C, F)
         return lax.fori_loop(0, self.taps, tap_grad, grads).reshape(*self.geometry.window, *grads.shape[1:])
-
-    def backward(
-        self, padded: jax.Array, kernel: jax.Array, out_grad: jax.Array, *, wants: tuple[bool, bool]
-    ) -> tuple[jax.Array | None, jax.Array | None]:
-        """`input_grad` and `kernel_grad`, None for each one not in `wants`."""
-        return (
-            self.input_grad(padded, kernel, out_grad) if wants[0] else None,
-            self.kernel_grad(padded, out_grad) if wants[1] else None,
-        )
 
     def mixed(self, wants: tuple[bool, bool] | None = None) -> tuple[int, ...]:
         """Nothing: each operand meets only its own windows' terms."""

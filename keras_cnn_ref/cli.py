@@ -154,9 +154,15 @@ def _train(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from keras_cnn_ref.benchmark import report, run_benchmark
+    from keras_cnn_ref.benchmark.cases import case_matches, selected_cases
 
     _check_paths(args, files=("json", "markdown", "plot"))
-    results = run_benchmark(quick=args.quick, data=args.data)
+    if args.select and not any(case_matches(case["id"], args.select) for case in selected_cases(args.quick)):
+        ids = ", ".join(dict.fromkeys(case["id"] for case in selected_cases(args.quick)))
+        raise UsageError(
+            f"no layer case{' of --quick' * args.quick} matches --select {args.select!r}: the ids are {ids}."
+        )
+    results = run_benchmark(quick=args.quick, data=args.data, select=args.select)
     markdown = report.to_markdown(results)
     print(markdown)
     if args.json:
@@ -192,6 +198,12 @@ def _add_bench(commands) -> None:
         metavar="PATH",
         help="an mnist.npz file for the training figures (default: $KERAS_CNN_REF_MNIST, then "
         "keras.datasets.mnist but with --quick, then the bundled sample)",
+    )
+    bench.add_argument(
+        "--select",
+        metavar="GLOBS",
+        help="only the layer cases whose id one of these comma-separated globs matches whole, e.g. '1d-*,head*' "
+        "(no training figures then)",
     )
     _add_plan(bench)
     bench.set_defaults(run=_bench)

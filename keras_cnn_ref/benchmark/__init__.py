@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 
-from keras_cnn_ref.benchmark.cases import selected_cases
+from keras_cnn_ref.benchmark.cases import case_matches, selected_cases
 from keras_cnn_ref.benchmark.report import summarize
 from keras_cnn_ref.benchmark.timing import matmul_peak_gflops
 
@@ -45,21 +45,51 @@ QUICK = {
 
 
 def run_benchmark(
-    quick: bool = False, data: str | None = None, log=print, plan: dict | None = None, cases: list[dict] | None = None
+    quick: bool = False,
+    data: str | None = None,
+    log=print,
+    plan: dict | None = None,
+    cases: list[dict] | None = None,
+    select: str | None = None,
 ) -> dict:
     """Runs every measurement and returns the results (see `report` for their shape).
 
     `plan` (default `QUICK` or `FULL`) and `cases` (default
-    `selected_cases(quick)`) narrow a run further.
+    `selected_cases(quick)`) narrow a run further. With `select`, comma-separated
+    globs of case ids (`cases.select`), only those layer cases run: no training figures.
     """
     from keras_cnn_ref.benchmark.layers import CLASSES, measure_layer_case
-    from keras_cnn_ref.benchmark.scaling import scaling_throughput
-    from keras_cnn_ref.benchmark.training import fit_throughput, train_step_costs
 
     plan, started = plan or (QUICK if quick else FULL), time.perf_counter()
     results = {"quick": quick, "environment": environment(), "matmul_peak_gflops": matmul_peak_gflops()}
     log(f"matmul peak: {results['matmul_peak_gflops']:.0f} GFLOP/s")
-    results["fit"] = []
+    cases = selected_cases(quick) if cases is None else cases
+    results["fit"], results["scaling"] = [], []
+    if select:
+        cases = [case for case in cases if case_matches(case["id"], select)]
+    else:
+        _training_figures(results, plan, data, log)
+    results["layers"] = []
+    for case in cases:
+        if case["layer"] not in CLASSES:  # adaptive pooling before Keras 3.13
+            continue
+        measured = measure_layer_case(case, plan["rounds"])
+        log(
+            f"{case['id']} {case['dtype']}: forward {measured['forward']['speedup']:.2f}x, "
+            f"fwd+bwd {measured['forward_backward']['speedup']:.2f}x ({', '.join(measured['algorithms']) or '-'})"
+        )
+        results["layers"].append(measured)
+    results["matmul_peak_gflops_after"] = matmul_peak_gflops()
+    results["summary"] = summarize(results)
+    results["wall_s"] = time.perf_counter() - started
+    return results
+
+
+def _training_figures(results: dict, plan: dict, data: str | None, log) -> None:
+    """`model.fit`'s throughput at each batch size, its scaling over simulated devices, and the step's costs."""
+    from keras_cnn_ref.benchmark.scaling import scaling_throughput
+    from keras_cnn_ref.benchmark.training import fit_throughput, train_step_costs
+
     for batch_size in plan["fit_batches"]:
         fit = fit_throughput(batch_size, plan["fit_samples"], plan["fit_rounds"], data, plan["download"])
         log(
@@ -68,7 +98,6 @@ def run_benchmark(
             + f" -> {fit['speedup']:.2f}x"
         )
         results["fit"].append(fit)
-    results["scaling"] = []
     if plan["scaling_rounds"]:
         results["scaling"] = scaling_throughput(
             128, plan["scaling_samples"], plan["scaling_rounds"], data, plan["download"]
@@ -84,27 +113,13 @@ def run_benchmark(
         f"train step: compile {results['train_step']['compile_ratio']:.2f}x, "
         f"memory {results['train_step']['memory_ratio']:.2f}x"
     )
-    results["layers"] = []
-    for case in selected_cases(quick) if cases is None else cases:
-        if case["layer"] not in CLASSES:  # adaptive pooling before Keras 3.13
-            continue
-        measured = measure_layer_case(case, plan["rounds"])
-        log(
-            f"{case['id']} {case['dtype']}: forward {measured['forward']['speedup']:.2f}x, "
-            f"fwd+bwd {measured['forward_backward']['speedup']:.2f}x"
-        )
-        results["layers"].append(measured)
-    results["matmul_peak_gflops_after"] = matmul_peak_gflops()
-    results["summary"] = summarize(results)
-    results["wall_s"] = time.perf_counter() - started
-    return results
 
 
 def environment() -> dict:
     import jax
 
     import keras_cnn_ref
-    from keras_cnn_ref.kernels import get_policy
+    from keras_cnn_ref.kernels import get_autotune, get_policy
     from keras_cnn_ref.models import keras
 
     try:
@@ -122,6 +137,7 @@ def environment() -> dict:
         "jax": jax.__version__,
         "keras_cnn_ref": keras_cnn_ref.__version__,
         "plan": get_policy().value,
+        "autotune": bool(get_autotune()),
         "torch": torch_version,
     }
 

@@ -8,6 +8,7 @@ and input shape `(batch, *spatial, channels)` for channels_last, or
 
 from __future__ import annotations
 
+import fnmatch
 import math
 
 import jax.numpy as jnp
@@ -111,6 +112,15 @@ def selected_cases(quick: bool) -> list[dict]:
     if not quick:
         return [{**case, "dtype": dtype} for dtype in DTYPES for case in LAYER_CASES]
     return [{**case, "dtype": "float32", "shape": _quick_shape(case)} for case in LAYER_CASES if case["quick"]]
+
+
+def case_matches(case_id: str, select: str) -> bool:
+    """Whether one of `select`'s comma-separated globs matches the case id whole.
+
+    >>> [case_matches("1d-k3-1024x64", s) for s in ("1d-*", "1d", "head*,1d-k3-*")]
+    [True, False, True]
+    """
+    return any(fnmatch.fnmatchcase(case_id, pattern) for pattern in select.split(",") if pattern)
 
 
 def _quick_shape(case: dict) -> tuple[int, ...]:

@@ -11,6 +11,7 @@ from keras_cnn_ref._registry import available
 from keras_cnn_ref.benchmark.cases import conv_flops, executed_share
 from keras_cnn_ref.benchmark.report import STAGES
 from keras_cnn_ref.benchmark.timing import interleaved_samples, medians, paired_speedup
+from keras_cnn_ref.kernels import algorithms_run
 from keras_cnn_ref.layers._backend import import_keras_on_jax, minor_version
 
 keras = import_keras_on_jax()
@@ -52,7 +53,8 @@ def layer_steps(case: dict) -> dict:
 
 
 def measure_layer_case(case: dict, rounds: int) -> dict:
-    """Median times of both passes, ours and built-in interleaved, their paired speedups, and GFLOP/s for convs."""
+    """Median times of both passes, ours and built-in interleaved, their paired speedups, GFLOP/s for convs, and
+    the algorithms our passes run (`kernels.algorithms_run`: a guarded one's fallback is traced beside it)."""
     steps = layer_steps(case)
     out_shape = CLASSES[case["layer"]][0](**case["args"]).compute_output_shape(case["shape"])
     contenders = {f"{side}/{stage}": steps[side][stage] for stage in STAGES for side in steps}  # pairs side by side
@@ -65,6 +67,7 @@ def measure_layer_case(case: dict, rounds: int) -> dict:
         "layer": case["layer"],
         "shape": list(case["shape"]),
         "executed_share": executed_share(case, out_shape) if flops else None,
+        "algorithms": sorted(algorithm.value for algorithm in algorithms_run(steps["ours"]["forward_backward"])),
     }
     for stage, stage_flops in zip(STAGES, (flops, 3 * flops)):
         ours_s, builtin_s = median_s[f"ours/{stage}"], median_s[f"builtin/{stage}"]

@@ -28,8 +28,8 @@ def summarize(results: dict) -> dict:
         "layer_speedup_min": min(speedups),
         "fit_speedup": {str(fit["batch_size"]): fit["speedup"] for fit in results["fit"]},
         "scaling": {scaled["model"]: scaled["scaling"] for scaled in results.get("scaling", [])},
-        "compile_ratio": results["train_step"]["compile_ratio"],
-        "memory_ratio": results["train_step"]["memory_ratio"],
+        "compile_ratio": results["train_step"]["compile_ratio"] if "train_step" in results else None,
+        "memory_ratio": results["train_step"]["memory_ratio"] if "train_step" in results else None,
     }
 
 
@@ -44,29 +44,12 @@ def to_markdown(results: dict) -> str:
         f"Measured {env['date']} on {env['machine']} ({env['device']}), keras {env['keras']}, "
         f"jax {env['jax']}, keras_cnn_ref {env['keras_cnn_ref']}"
         + (f", torch {env['torch']}" if env.get("torch") else "")
+        + f", plan {env.get('plan', 'exact')}{' (autotuned)' if env.get('autotune') else ''}"
         + f"{' (--quick)' if results['quick'] else ''}"
         + (f", in {results['wall_s'] / 60:.0f} minutes" if "wall_s" in results else "")
         + f". Matmul peak (`jnp.dot` 2048², the higher of a "
         f"reading before and after): {summary['matmul_peak_gflops']:.0f} GFLOP/s.",
-        "",
-        "| documented model, `model.fit` | ours (samples/s) | built-in | speedup | PyTorch eager |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for fit in results["fit"]:
-        rates = fit["samples_per_s"]
-        torch_rate = f"{rates['pytorch']:,.0f}" if "pytorch" in rates else "not installed"
-        lines.append(
-            f"| batch {fit['batch_size']} | {rates['ours']:,.0f} | {rates['builtin']:,.0f} "
-            f"| {fit['speedup']:.2f}x | {torch_rate} |"
-        )
-    lines += _scaling_lines(results.get("scaling", []))
-    step = results["train_step"]
-    lines += [
-        "",
-        f"Training step (batch {step['batch_size']}): compile {step['ours']['compile_s']:.2f} s vs "
-        f"{step['builtin']['compile_s']:.2f} s built-in ({step['compile_ratio']:.2f}x); memory "
-        f"{step['ours']['peak_bytes'] / 2**20:.1f} MiB vs {step['builtin']['peak_bytes'] / 2**20:.1f} MiB "
-        f"({step['memory_ratio']:.2f}x).",
+        *_training_lines(results),
         "",
         f"Per-layer speedup (built-in time / ours): geometric mean {summary['layer_speedup_geomean']:.2f}x, "
         f"lowest {summary['layer_speedup_min']:.2f}x." + _peak_sentence(summary),
@@ -81,6 +64,34 @@ def to_markdown(results: dict) -> str:
             f"| {_gflops(case, 'ours')} | {_gflops(case, 'builtin')} |"
         )
     return "\n".join([*lines, "", below_one(results)]) + "\n"
+
+
+def _training_lines(results: dict) -> list[str]:
+    """The `model.fit` table, the scaling table and the training step's costs; none in a `--select` run."""
+    if "train_step" not in results:
+        return []
+    lines = [
+        "",
+        "| documented model, `model.fit` | ours (samples/s) | built-in | speedup | PyTorch eager |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for fit in results["fit"]:
+        rates = fit["samples_per_s"]
+        torch_rate = f"{rates['pytorch']:,.0f}" if "pytorch" in rates else "not installed"
+        lines.append(
+            f"| batch {fit['batch_size']} | {rates['ours']:,.0f} | {rates['builtin']:,.0f} "
+            f"| {fit['speedup']:.2f}x | {torch_rate} |"
+        )
+    lines += _scaling_lines(results.get("scaling", []))
+    step = results["train_step"]
+    return [
+        *lines,
+        "",
+        f"Training step (batch {step['batch_size']}): compile {step['ours']['compile_s']:.2f} s vs "
+        f"{step['builtin']['compile_s']:.2f} s built-in ({step['compile_ratio']:.2f}x); memory "
+        f"{step['ours']['peak_bytes'] / 2**20:.1f} MiB vs {step['builtin']['peak_bytes'] / 2**20:.1f} MiB "
+        f"({step['memory_ratio']:.2f}x).",
+    ]
 
 
 def _peak_sentence(summary: dict) -> str:

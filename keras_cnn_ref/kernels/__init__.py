@@ -25,6 +25,7 @@ from .plan import Algorithm as Algorithm
 from .plan import Plan as Plan
 from .plan import Policy as Policy
 from .plan import Tactics as Tactics
+from .plan import get_autotune as get_autotune
 from .plan import get_policy as get_policy
 from .plan import policy as policy
 from .plan import set_policy as set_policy

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from keras_cnn_ref import benchmark
+from keras_cnn_ref import benchmark, kernels
 from keras_cnn_ref.benchmark import report
 from keras_cnn_ref.benchmark.cases import LAYER_CASES
 from keras_cnn_ref.cli import main
@@ -34,6 +34,7 @@ def test_every_measurement_is_there_and_positive(tiny_results):
         assert step[side]["compile_s"] > 0 and step[side]["peak_bytes"] > 128 * 28 * 28 * 4
     conv, pool = tiny_results["layers"][0], tiny_results["layers"][2]
     assert conv["forward"]["ours_gflops"] > 0 and pool["forward"]["ours_gflops"] is None
+    assert conv["algorithms"] == ["banded_rows", "tap_loop"] and pool["algorithms"] == []  # the band, its guard
     assert [case["dtype"] for case in tiny_results["layers"]] == ["float32", "bfloat16"] * 2
     summary = tiny_results["summary"]
     speedups = [case[stage]["speedup"] for case in tiny_results["layers"] for stage in report.STAGES]
@@ -44,13 +45,14 @@ def test_every_measurement_is_there_and_positive(tiny_results):
 def test_markdown_states_machine_versions_and_every_case(tiny_results):
     markdown = report.to_markdown(tiny_results)
     env = tiny_results["environment"]
-    for fact in (env["date"], env["keras"], env["jax"], "batch 128", "mnist-conv1", "mnist-pool1", "bfloat16"):
+    facts = (env["date"], env["keras"], env["jax"], "plan exact", "batch 128", "mnist-conv1", "mnist-pool1", "bfloat16")
+    for fact in facts:
         assert fact in markdown
     assert markdown.count("\n| mnist-") == 4
 
 
 def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data: tiny_results)
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data, select: tiny_results)
     paths = {name: tmp_path / name for name in ("results.json", "perf.md", "chart.png")}
     assert (
         main(
@@ -77,7 +79,7 @@ def test_cli_writes_json_markdown_and_chart(tiny_results, tmp_path, monkeypatch,
 
 @pytest.mark.quick
 def test_an_unwritable_output_is_refused_before_the_bench_runs(monkeypatch, capsys):
-    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data: pytest.fail("the bench ran"))
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data, select: pytest.fail("the bench ran"))
     assert main(["bench", "--quick", "--plot", "/no/such/folder/chart.png"]) == 2
     assert (
         capsys.readouterr().err
@@ -113,3 +115,26 @@ def test_peak_fraction_uses_the_higher_peak_reading(tiny_results):
     plain = report.to_markdown({**results, "summary": {**summary, "peak_fraction_executed": 0.6}})
     assert "runs at 60% of the matmul peak" in plain and "minimal filtering" not in plain  # only what ran
     assert tiny_results["summary"]["peak_fraction"] is None  # no yardstick case in the tiny run
+
+
+def test_a_selection_times_only_its_layer_cases_under_the_plan_and_no_training(monkeypatch):
+    cases = [{**case, "dtype": "float32", "shape": (2, *case["shape"][1:])} for case in LAYER_CASES[:3]]
+    calls = []
+    monkeypatch.setattr(benchmark, "_training_figures", lambda *args: calls.append(args))
+    with kernels.policy("tap_loop"):
+        results = benchmark.run_benchmark(log=lambda line: None, plan=TINY_PLAN, cases=cases, select="*-conv*")
+    assert calls == [] and results["fit"] == [] and "train_step" not in results
+    assert [case["id"] for case in results["layers"]] == ["mnist-conv1", "mnist-conv2"]
+    assert results["layers"][0]["algorithms"] == ["tap_loop"] and results["environment"]["plan"] == "tap_loop"
+    markdown = report.to_markdown(results)
+    assert "plan tap_loop," in markdown and "model.fit" not in markdown and "Training step" not in markdown
+    assert results["summary"]["compile_ratio"] is None and results["summary"]["fit_speedup"] == {}
+
+
+@pytest.mark.quick
+def test_a_selection_that_matches_no_case_is_a_usage_error_that_names_the_ids(monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda quick, data, select: pytest.fail("the bench ran"))
+    assert main(["bench", "--quick", "--select", "1d-k3"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("keras-cnn-ref bench: no layer case of --quick matches --select '1d-k3': the ids are ")
+    assert "1d-k3-1024x64," in error and error.count("\n") == 1

@@ -38,8 +38,10 @@ def write_json(path: str, results: dict) -> None:
 
 
 def to_markdown(results: dict) -> str:
-    """The README's performance tables: machine and versions, training, then every layer case."""
+    """The README's performance tables: machine and versions, training, then every layer case (and the
+    algorithms our passes ran, where the results record them)."""
     env, summary = results["environment"], results["summary"]
+    runs = any("algorithms" in case for case in results["layers"])
     lines = [
         f"Measured {env['date']} on {env['machine']} ({env['device']}), keras {env['keras']}, "
         f"jax {env['jax']}, keras_cnn_ref {env['keras_cnn_ref']}"
@@ -54,14 +56,17 @@ def to_markdown(results: dict) -> str:
         f"Per-layer speedup (built-in time / ours): geometric mean {summary['layer_speedup_geomean']:.2f}x, "
         f"lowest {summary['layer_speedup_min']:.2f}x." + _peak_sentence(summary),
         "",
-        "| layer case | dtype | input | forward | fwd+bwd | ours GFLOP/s fwd / fwd+bwd | built-in GFLOP/s |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| layer case | dtype | input | forward | fwd+bwd | ours GFLOP/s fwd / fwd+bwd | built-in GFLOP/s |"
+        + " ours runs |" * runs,
+        "|---|---|---|---:|---:|---:|---:|" + "---|" * runs,
     ]
     for case in results["layers"]:
         lines.append(
             f"| {case['id']} | {case['dtype']} | {'x'.join(map(str, case['shape']))} "
             f"| {case['forward']['speedup']:.2f}x | {case['forward_backward']['speedup']:.2f}x "
             f"| {_gflops(case, 'ours')} | {_gflops(case, 'builtin')} |"
+            + f" {', '.join(case.get('algorithms', [])) or '-'} |"
+            * runs
         )
     return "\n".join([*lines, "", below_one(results)]) + "\n"
 

@@ -183,12 +183,12 @@ def _add_bench(commands) -> None:
         description="Time keras_cnn_ref against built-in Keras in one process, interleaved, after a warm-up: "
         "model.fit, the training step's compile time and memory, and each layer case's passes.",
     )
-    quick = json.loads(TYPICAL_TIMES.read_text())["bench_quick_seconds"]
+    typical = json.loads(TYPICAL_TIMES.read_text())
     bench.add_argument(
         "--quick",
         action="store_true",
-        help=f"fewer, smaller cases, on the bundled MNIST sample unless --data: {_minutes(quick)} on 2 CPU cores "
-        "(the full run: most of an hour)",
+        help=f"fewer, smaller cases, on the bundled MNIST sample unless --data: {_minutes(typical['bench_quick_seconds'])}"
+        f" on 2 CPU cores (the full run: {_minutes(typical['bench_full_seconds'])})",
     )
     bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON")
     bench.add_argument("--markdown", metavar="PATH", help="write the tables as markdown")

@@ -188,3 +188,4 @@ def test_the_help_answers_sections_times_selections_exit_codes_and_defaults(caps
     for default in ("(default: 10)", "(default: 128)", "(default: 0.001)", "(default: 0)", "(default: mnist-run)"):
         assert default in helps["train"]
     assert f"about {typical['bench_quick_seconds']:.0f} s on 2 CPU cores" in helps["bench"]
+    assert f"(the full run: about {typical['bench_full_seconds'] / 60:.0f} min)" in helps["bench"]

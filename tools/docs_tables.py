@@ -6,7 +6,7 @@
 A region is the text between `<!-- generated: NAME -->` and `<!-- end
 generated -->` in README.md or a page under docs/. `TABLES` maps each NAME
 to what renders it: the layer registry, or a JSON file a tool wrote
-(`keras-cnn-ref bench --json`, `tools/roundoff.py`, `tools/minimal_filtering_bounds.py`, `tools/hard_edges.py`,
+(`keras-cnn-ref bench --json`, `tools/first_call.py`, `tools/roundoff.py`, `tools/minimal_filtering_bounds.py`, `tools/hard_edges.py`,
 `keras-cnn-ref train`'s results.json, `keras-cnn-ref check --json`). Prose
 cites these figures only through the tables, so a re-measured run changes
 them everywhere at once, and `tests/test_docs.py` fails while a table and
@@ -93,6 +93,54 @@ def benchmark_pair(exact: pathlib.Path, fast: pathlib.Path) -> Callable[[], str]
     return render
 
 
+def benchmark_headline() -> str:
+    """The README's lines on speed: each full run's geometric mean, lowest figure and `model.fit` speedups."""
+    lines = []
+    for plan, path in (("exact", "benchmark.json"), ("fast", "benchmark_fast.json")):
+        run = _json(ROOT / "docs" / path)
+        summary, env = run["summary"], run["environment"]
+        fits = ", ".join(f"{_fit(run, batch)} at batch {batch}" for batch in summary["fit_speedup"])
+        lines.append(
+            f"| `{plan}` | {summary['layer_speedup_geomean']:.2f}x | {len(_below(run))} of {2 * len(run['layers'])}, "
+            f"lowest {summary['layer_speedup_min']:.2f}x | {fits} | {env['date']}, {env['machine']} |"
+        )
+    header = [
+        "| policy | per-layer speedup, geometric mean | figures below 1.0x | `model.fit`, documented model | run |",
+        "|---|---:|---|---|---|",
+    ]
+    return "\n".join(header + lines) + "\n"
+
+
+def algorithm_runs() -> str:
+    """Each named algorithm's figures (`bench --select ... --plan NAME --json docs/data/bench_NAME.json`) beside
+    the default plan's, on the cases the default loses."""
+    from keras_cnn_ref.kernels import Algorithm
+
+    runs = {
+        algorithm.value: _json(DATA / f"bench_{algorithm.value}.json")
+        for algorithm in Algorithm
+        if (DATA / f"bench_{algorithm.value}.json").exists()
+    }
+    default = _json(ROOT / "docs" / "benchmark.json")
+    cases = {(case["id"], case["dtype"]): case for case in default["layers"]}
+    measured = {name: {(c["id"], c["dtype"]): c for c in run["layers"]} for name, run in runs.items()}
+    keys = dict.fromkeys(key for run in measured.values() for key in run)
+    lines = [
+        "| figure | `exact` (its algorithm) | " + " | ".join(f"`{name}`" for name in runs) + " |",
+        "|---|---:|" + "---:|" * len(runs),
+    ]
+    for (case_id, dtype), stage in itertools.product(keys, STAGES):
+        ours = cases[case_id, dtype]
+        cells = [
+            f"{measured[name][case_id, dtype][stage]['speedup']:.2f}x" if (case_id, dtype) in measured[name] else "-"
+            for name in runs
+        ]
+        figure = f"{case_id} {dtype} {stage.replace('forward_backward', 'fwd+bwd')}"
+        algorithm = ", ".join(a for a in ours.get("algorithms", []) if a != "tap_loop" or len(ours["algorithms"]) == 1)
+        lines.append(f"| {figure} | {ours[stage]['speedup']:.2f}x ({algorithm}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _below(run: dict) -> list[float]:
     return [case[stage]["speedup"] for case in run["layers"] for stage in STAGES if case[stage]["speedup"] < 0.995]
 
@@ -128,6 +176,25 @@ _TARGETS = [
     ("`model.fit` batch 32, ours against each", "ahead of PyTorch", lambda r: _fit(r, "32")),
     ("`model.fit` batch 128", "2x built-in, ahead of PyTorch", lambda r: _fit(r, "128")),
 ]
+
+
+def first_call() -> str:
+    """`tools/first_call.py`'s table: each keras.applications model's first jitted call, built-in and plugin."""
+    data = _json(DATA / "first_call.json")
+    lines = [
+        f"Batch {data['batch']}, each model's default input size, `weights=None`; median of {data['rounds']} "
+        f"rounds, each side in a fresh process (JAX {data['jax']}, Keras {data['keras']}, {data['device']}, "
+        f"plan {data['plan']}):",
+        "",
+        "| model | first call, built-in | plugin | ratio | a later call, built-in | plugin |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in data["rows"]:
+        lines.append(
+            f"| {row['model']} | {row['builtin_first_s']:.2f} s | {row['plugin_first_s']:.2f} s | {row['ratio']:.2f}x "
+            f"| {row['builtin_second_s'] * 1e3:.0f} ms | {row['plugin_second_s'] * 1e3:.0f} ms |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def roundoff() -> str:
@@ -265,6 +332,9 @@ TABLES: dict[str, Callable[[], str]] = {
     "benchmark": benchmark(ROOT / "docs" / "benchmark.json"),
     "benchmark-gpu": benchmark(ROOT / "docs" / "benchmark_gpu.json"),
     "benchmark-runs": benchmark_pair(ROOT / "docs" / "benchmark.json", ROOT / "docs" / "benchmark_fast.json"),
+    "benchmark-headline": benchmark_headline,
+    "first-call": first_call,
+    "algorithm-runs": algorithm_runs,
     "roundoff": roundoff,
     "mf-bounds": mf_bounds,
     "hard-edges": hard_edges,

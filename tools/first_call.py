@@ -1,6 +1,6 @@
 """The first call of a jitted forward pass of keras.applications models: built-in Keras against the plugin.
 
-    python tools/first_call.py [--models VGG19,InceptionV3] [--rounds 2] [--batch 1] [--plan exact]
+    python tools/first_call.py [--models VGG19,InceptionV3] [--rounds 2] [--batch 1] [--plan exact] [--json PATH]
 
 Each measurement runs in a fresh Python process, so no compiled program or
 trace is shared: the model is built (`weights=None`, its default input
@@ -8,6 +8,7 @@ size), one call of `jax.jit` of its `stateless_call` is timed (trace,
 compile and run), then a second (run only). Built-in and plugin alternate,
 model by model, round by round. Printed: each side's median seconds and the
 median of the rounds' plugin/built-in ratios (the issue's target: at most 2x).
+`--json` writes them, as `docs/data/first_call.json` (docs/performance.md's table).
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import statistics
 import subprocess
 import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
 
 MODELS = ("VGG19", "ResNet50", "InceptionV3", "MobileNetV2", "NASNetMobile", "EfficientNetB0", "ConvNeXtTiny")
 
@@ -63,21 +67,37 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--plan", default=None, help="the policy the plugin's kernels run under (default: exact)")
+    parser.add_argument("--json", metavar="PATH", help="write the medians as JSON")
     args = parser.parse_args()
     if args.plan:
         os.environ["KERAS_CNN_REF_POLICY"] = args.plan
+    import jax
+    import keras
+
     print(
         f"{'model':16} {'built-in s':>10} {'plugin s':>10} {'ratio':>6}   (first call; second call built-in / plugin)"
     )
+    rows = []
     for model in args.models.split(","):
         runs = [(measure(model, args.batch, False), measure(model, args.batch, True)) for _ in range(args.rounds)]
-        builtin = statistics.median(b["first_s"] for b, _ in runs)
-        ours = statistics.median(o["first_s"] for _, o in runs)
-        ratio = statistics.median(o["first_s"] / b["first_s"] for b, o in runs)
-        second = (statistics.median(b["second_s"] for b, _ in runs), statistics.median(o["second_s"] for _, o in runs))
+        row = {
+            "model": model,
+            "builtin_first_s": statistics.median(b["first_s"] for b, _ in runs),
+            "plugin_first_s": statistics.median(o["first_s"] for _, o in runs),
+            "ratio": statistics.median(o["first_s"] / b["first_s"] for b, o in runs),
+            "builtin_second_s": statistics.median(b["second_s"] for b, _ in runs),
+            "plugin_second_s": statistics.median(o["second_s"] for _, o in runs),
+        }
+        rows.append(row)
         print(
-            f"{model:16} {builtin:10.2f} {ours:10.2f} {ratio:5.2f}x   ({second[0]:.3f} / {second[1]:.3f} s)", flush=True
+            f"{model:16} {row['builtin_first_s']:10.2f} {row['plugin_first_s']:10.2f} {row['ratio']:5.2f}x   "
+            f"({row['builtin_second_s']:.3f} / {row['plugin_second_s']:.3f} s)",
+            flush=True,
         )
+    if args.json:
+        environment = {"jax": jax.__version__, "keras": keras.__version__, "device": jax.devices()[0].device_kind}
+        meta = {"batch": args.batch, "rounds": args.rounds, "plan": args.plan or "exact", **environment}
+        pathlib.Path(args.json).write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

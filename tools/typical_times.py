@@ -1,6 +1,7 @@
-"""The times the command's help quotes: each conformance section's, and `bench --quick`'s.
+"""The times the command's help quotes: each conformance section's, `bench --quick`'s and a full bench's.
 
     python tools/typical_times.py [--per-section 4] [--json keras_cnn_ref/_data/typical_times.json]
+    python tools/typical_times.py --full-bench docs/benchmark.json   # only the full bench's time, from its JSON
 
 For each section of the suite, its cases (or, in a section of more than 50
 cases or of slow ones, `--per-section` cases spread over it, in the order
@@ -9,6 +10,7 @@ this process, as `keras-cnn-ref check` runs them; the section's typical time
 is their mean time a case times its number of cases. Then `keras-cnn-ref
 bench --quick` runs once, timed from outside, as a user runs it. The help of
 `check` and `bench` reads the file this writes (`keras_cnn_ref/cli.py`).
+A full bench's time is the one its own JSON records (`wall_s`).
 """
 
 from __future__ import annotations
@@ -64,13 +66,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-section", type=int, default=4)
     parser.add_argument("--json", default=str(ROOT / "keras_cnn_ref" / "_data" / "typical_times.json"))
+    parser.add_argument("--full-bench", metavar="PATH", help="only take a full bench's time from its --json file")
     options = parser.parse_args()
     path = pathlib.Path(options.json)
+    if options.full_bench:
+        data = {
+            **json.loads(path.read_text()),
+            "bench_full_seconds": json.loads(pathlib.Path(options.full_bench).read_text())["wall_s"],
+        }
+        path.write_text(json.dumps(data, indent=1) + "\n")
+        return
+    previous = json.loads(path.read_text()) if path.exists() else {}
     data = {
         "measured_on": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores ({jax.default_backend()}), "
         f"Keras {keras.__version__}, JAX {jax.__version__}",
         "sections": section_times(options.per_section),
-        "bench_quick_seconds": json.loads(path.read_text())["bench_quick_seconds"] if path.exists() else 0.0,
+        "bench_quick_seconds": previous.get("bench_quick_seconds", 0.0),
+        "bench_full_seconds": previous.get("bench_full_seconds", 0.0),
     }
     path.write_text(json.dumps(data, indent=1) + "\n")  # the command reads it, bench --quick included
     data["bench_quick_seconds"] = bench_quick_seconds()

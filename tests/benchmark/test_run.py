@@ -138,3 +138,25 @@ def test_a_selection_that_matches_no_case_is_a_usage_error_that_names_the_ids(mo
     error = capsys.readouterr().err
     assert error.startswith("keras-cnn-ref bench: no layer case of --quick matches --select '1d-k3': the ids are ")
     assert "1d-k3-1024x64," in error and error.count("\n") == 1
+
+
+def test_a_named_algorithm_skips_the_cases_it_cannot_compute_and_says_why():
+    by_id = {case["id"]: case for case in LAYER_CASES}
+    cases = [
+        {**by_id["mnist-conv1"], "dtype": "float32", "shape": (2, 28, 28, 1)},
+        {**by_id["1d-k3-1024x64"], "dtype": "float32", "shape": (2, 32, 64)},
+    ]
+    lines = []
+    with kernels.policy("banded_rows"):
+        results = benchmark.run_benchmark(log=lines.append, plan=TINY_PLAN, cases=cases, select="*")
+    assert [case["id"] for case in results["layers"]] == ["mnist-conv1"]
+    assert results["layers"][0]["algorithms"] == ["banded_rows", "tap_loop"]
+    (skipped,) = results["skipped"]
+    assert (
+        skipped["id"] == "1d-k3-1024x64" and "names the algorithm 'banded_rows', which needs a 2-D" in skipped["reason"]
+    )
+    assert any(line.startswith("1d-k3-1024x64 float32: skipped: The plan names") for line in lines)
+    with kernels.policy("exact"), pytest.raises(ValueError):  # under a policy, an error is the bench's own
+        benchmark.run_benchmark(
+            log=lines.append, plan=TINY_PLAN, cases=[{**cases[0], "args": {"filters": 4, "kernel_size": 0}}], select="*"
+        )

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..geometry import ConvGeometry, add_windows_back, dilated_extent, is_static, tap_window
+from ..plan import sum_dtype
 from .guard import ByGradients, unfinished
 
 
@@ -63,7 +64,7 @@ class BandedRows(ByGradients):
         self.row_strides = (1, stride_h, 1, 1)
 
     def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:
-        out = self._rows(padded) @ self._band(kernel)  # (N*OH, OW*F)
+        out = _product(self._rows(padded), self._band(kernel))  # (N*OH, OW*F)
         return finish(
             out.reshape(self.padded_shape[0], *self.geometry.out_spatial, self.kernel_shape[3])
         )  # (N, OH, OW, F)
@@ -85,7 +86,7 @@ class BandedRows(ByGradients):
         kernel_h, kernel_w, channels, _ = self.kernel_shape
         width = self.padded_shape[2]
         flat_grad = out_grad.reshape(batch * out_h, out_w * filters)  # (N*OH, OW*F)
-        band_grad = (self._rows(padded).T @ flat_grad).reshape(kernel_h, width, channels, out_w, filters)
+        band_grad = _product(self._rows(padded).T, flat_grad).reshape(kernel_h, width, channels, out_w, filters)
         entries = band_grad.transpose(0, 2, 4, 3, 1).reshape(kernel_h, channels, filters, -1)  # (KH, C, F, OW*Wp)
         widened = lax.pad(entries, jnp.zeros((), entries.dtype), [(0, 0, 0)] * 3 + [(0, out_w * self.stride_w, 0)])
         skewed = widened.reshape(kernel_h, channels, filters, out_w, width + self.stride_w)  # (KH, C, F, OW, Wp+s)
@@ -98,9 +99,9 @@ class BandedRows(ByGradients):
         batch, out_h, out_w, filters = out_grad.shape
         kernel_h, _, channels, _ = self.kernel_shape
         flat_grad = out_grad.reshape(batch * out_h, out_w * filters)  # (N*OH, OW*F)
-        rows_grad = (flat_grad @ self._band(kernel).T).reshape(batch, out_h, kernel_h, -1, channels)
+        rows_grad = _product(flat_grad, self._band(kernel).T).reshape(batch, out_h, kernel_h, -1, channels)
         windows = [rows_grad[:, :, i] for i in range(kernel_h)]  # each (N, OH, Wp, C)
-        return add_windows_back(windows, self.row_offsets, self.row_strides, padded.shape)
+        return add_windows_back(windows, self.row_offsets, self.row_strides, padded.shape).astype(padded.dtype)
 
     def _rows(self, padded: jax.Array) -> jax.Array:
         """Every kernel row's input rows, side by side: `(N*OH, KH*Wp*C)`."""
@@ -129,3 +130,8 @@ class BandedRows(ByGradients):
         repeated = lax.slice_in_dim(jnp.tile(row, (1, out_w, 1, 1)), 0, out_w * width, axis=1)  # (KH, OW*Wp, C, F)
         band = repeated.reshape(kernel_h, out_w, width, channels, filters)  # (KH, OW, Wp, C, F)
         return band.transpose(0, 2, 3, 1, 4).reshape(kernel_h * width * channels, -1)  # (KH*Wp*C, OW*F)
+
+
+def _product(a: jax.Array, b: jax.Array) -> jax.Array:
+    """`a @ b` summed in `sum_dtype`: float32 for 16-bit operands, which an accelerator multiplies as they are."""
+    return lax.dot_general(a, b, (((1,), (0,)), ((), ())), preferred_element_type=sum_dtype(a))

@@ -1,5 +1,6 @@
 """The algorithms' one interface and the guard (`algorithms/guard.py`): each says truly what it mixes."""
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -70,3 +71,18 @@ def test_mixed_names_exactly_the_operands_an_inf_spreads_from_and_the_guard_keep
             guarded = Guarded(algorithm, TapLoop(padded_shape, kernel_shape, geometry))
             for ours, exact in zip(_pattern(_run(guarded, operands, wants, 1)), definition):
                 np.testing.assert_array_equal(ours, exact)
+
+
+@pytest.mark.parametrize("name", ["tap_loop", "banded_rows", "kn2row", "minimal_filtering"])
+def test_a_guarded_algorithm_gives_16_bit_operands_the_tap_loops_dtypes_so_the_guards_branches_agree(name, rng):
+    """An accelerator multiplies bfloat16 operands as they are (`Tactics.narrow_operands`): the sums come out in
+    float32 and the input gradient in the operands' dtype, as the tap loop's do, or `lax.cond` cannot join them
+    (banded rows named by the plan on bfloat16 layers failed so; im2col and the channel-wise sum are never
+    guarded)."""
+    make, (padded_shape, kernel_shape, _) = ALGORITHMS[name]
+    padded, kernel = (rng.standard_normal(shape).astype(jnp.bfloat16) for shape in (padded_shape, kernel_shape))
+    out_grad = rng.standard_normal((2, 8, 8, kernel_shape[-1])).astype(jnp.bfloat16)
+    guarded = Guarded(make(), TapLoop(*SHAPES))
+    assert guarded.forward(padded, kernel).dtype == jnp.float32
+    grads = guarded.backward(padded, kernel, out_grad, wants=(True, True))
+    assert [grad.dtype for grad in grads] == [jnp.bfloat16, jnp.float32]

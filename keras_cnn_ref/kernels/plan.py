@@ -161,7 +161,7 @@ class Tactics(NamedTuple):
             least this many channels in and out.
     """
 
-    chunk_bytes: int = 8 * 2**20
+    chunk_bytes: int = 4 * 2**20
     band_max_weights: int = 2**16
     narrow_operands: bool = False
     max_unrolled_taps: int = 64

@@ -96,7 +96,7 @@ def uses_winograd(
     It needs floats, one group, stride 1, static shapes, a kernel of 3 taps
     along every axis (or 5, in 1-D) and `tactics.winograd_min_channels` in
     and out, and it leaves an image whose transformed input would not fit
-    `Tactics.chunk_bytes` four times over to im2col's flat memory.
+    `Tactics.chunk_bytes` eight times over to im2col's flat memory.
 
     >>> uses_winograd((32, 30, 30, 128), (3, 3, 128, 128), ConvGeometry((3, 3), (1, 1), (1, 1), 1, (28, 28)),
     ...               Tactics(winograd_tile=4), jnp.float32)
@@ -114,7 +114,7 @@ def uses_winograd(
         or min(kernel_shape[-2:]) < tactics.winograd_min_channels
     ):
         return False
-    return Winograd(padded_shape, kernel_shape, geometry, tactics).image_bytes <= 4 * tactics.chunk_bytes
+    return Winograd(padded_shape, kernel_shape, geometry, tactics).image_bytes <= 8 * tactics.chunk_bytes
 
 
 class Winograd:
@@ -124,7 +124,8 @@ class Winograd:
     dilation)`, and the tiles run along `n`, so each phase is an undilated
     correlation of every `dilation`-th input and nothing moves. The batch
     goes a chunk of images at a time, each chunk's transformed input and
-    products within `tactics.chunk_bytes`.
+    products within twice `tactics.chunk_bytes`: im2col's columns run best
+    in smaller chunks than these products do (docs/performance-history.md).
     """
 
     def __init__(
@@ -148,7 +149,7 @@ class Winograd:
         self.chunk = max(
             b
             for b in range(1, self.images + 1)
-            if self.images % b == 0 and b * self.image_bytes <= max(tactics.chunk_bytes, self.image_bytes)
+            if self.images % b == 0 and b * self.image_bytes <= max(2 * tactics.chunk_bytes, self.image_bytes)
         )
 
     def forward(self, padded: jax.Array, kernel: jax.Array, finish: Callable = unfinished) -> jax.Array:

@@ -122,7 +122,7 @@ def test_chunks_of_images_agree_with_the_whole_batch(tile, rng):
     """Two images a chunk (a `lax.map` forward, a `lax.scan` backward) against one chunk of all eight."""
     x, kernel = rng.standard_normal((8, 10, 10, 4)).astype("float32"), rng.standard_normal((3, 3, 4, 6))
     image_bytes = (tile + 2) ** 2 * (-(-10 // tile)) ** 2 * (4 + 6) * 4
-    chunked, whole = forced(tile, chunk_bytes=2 * image_bytes), forced(tile)
+    chunked, whole = forced(tile, chunk_bytes=image_bytes), forced(tile)  # its chunks hold twice chunk_bytes
     geometry = ConvGeometry((3, 3), (1, 1), (1, 1), 1, (10, 10))
     assert Winograd((8, 12, 12, 4), kernel.shape, geometry, chunked.cpu).chunk == 2
     assert Winograd((8, 12, 12, 4), kernel.shape, geometry, whole.cpu).chunk == 8

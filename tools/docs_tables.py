@@ -25,6 +25,8 @@ import statistics
 import sys
 from collections.abc import Callable
 
+from keras_cnn_ref.benchmark.report import STAGES
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "docs" / "data"
 REGION = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end generated -->)", re.S)
@@ -157,7 +159,6 @@ def _fit(run: dict, batch: str) -> str:
     return f"{fit['speedup']:.2f}x built-in{torch}"
 
 
-STAGES = ("forward", "forward_backward")
 _TARGETS = [
     (
         "per-layer geometric mean",
